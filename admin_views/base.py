@@ -7,20 +7,26 @@ screen cannot forget a rule. ``can_*`` flags are derived per request and may not
 
 from datetime import date, datetime
 
-from flask import abort, has_request_context, redirect, request, url_for
+from flask import abort, flash, has_request_context, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.form import AdminModelConverter
 from flask_admin.form import Select2Field
 from flask_admin.model import typefmt
 from flask_admin.model.form import converts
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import and_, func
+from sqlalchemy.exc import IntegrityError
 from wtforms import validators
+from wtforms.validators import ValidationError
 
-from admin_views.forms import BaseForm
+from admin_views.forms import BaseForm, WarekiDateField
 from japanese.wareki import format_wareki_with_western
-from models import AuditAction, AuditOutcome, LabeledEnum
+from models import AuditAction, AuditOutcome, LabeledEnum, db
+from models.integrity import dependents
+from models.women import name_matches
 from policy import audit
 from policy.matrix import CREATE, DELETE, DETAILS, EDIT, EXPORT, LIST, allowed
 
@@ -34,6 +40,30 @@ ENDPOINT_ACTIONS = {
     "export": EXPORT,
     "action_view": LIST,  # each bulk action is checked again in is_action_allowed
     "ajax_lookup": LIST,
+}
+
+# Labels every entity shares; a view's own column_labels extend and override these.
+COMMON_LABELS = {
+    "created_at": _l("作成日時"),
+    "updated_at": _l("更新日時"),
+    "note": _l("備考"),
+    "agency": _l("関係機関"),
+    "case": _l("ケース"),
+    "woman": _l("支援対象女性"),
+    "meeting": _l("会議"),
+    "postal_code": _l("郵便番号"),
+    "prefecture": _l("都道府県"),
+    "municipality": _l("市区町村"),
+    "street": _l("町名・番地"),
+    "katagaki": _l("方書（建物名・部屋番号等）"),
+    "address_hidden": _l("住所秘匿"),
+    "furigana": _l("フリガナ"),
+    "name": _l("氏名"),
+    "birth_date": _l("生年月日"),
+    "phone": _l("電話番号"),
+    "risk_level": _l("危険度"),
+    "urgency": _l("緊急度"),
+    "lead_agency": _l("主担当機関"),
 }
 
 POLICY_FLAGS = ("can_create", "can_edit", "can_delete", "can_export", "can_view_details")
@@ -102,8 +132,18 @@ class PolicyMixin:
         return deny(name, self.resource)
 
 
-class LabeledEnumConverter(AdminModelConverter):
-    """Select fields for LabeledEnum columns show the Japanese label, never the Python name."""
+class JapaneseModelConverter(AdminModelConverter):
+    """Form fields the Japanese way: enum labels, never Python names; dates in 和暦 or western."""
+
+    def _model_select_field(self, prop, multiple, remote_model, **kwargs):
+        if not multiple:
+            kwargs.setdefault("blank_text", "―")  # else WTForms 3.3 shows the raw "__None"
+        return super()._model_select_field(prop, multiple, remote_model, **kwargs)
+
+    @converts("Date")
+    def convert_date(self, field_args, **extra):
+        field_args.pop("widget", None)
+        return WarekiDateField(**field_args)
 
     @converts("sqlalchemy.sql.sqltypes.Enum")
     def convert_enum(self, column, field_args, **extra):
@@ -128,7 +168,7 @@ class SecureModelView(PolicyMixin, ModelView):
     """Base of every generated CRUD screen."""
 
     form_base_class = BaseForm
-    model_form_converter = LabeledEnumConverter
+    model_form_converter = JapaneseModelConverter
     can_set_page_size = True
     page_size = 50
     page_size_options = (20, 50, 100)
@@ -151,7 +191,15 @@ class SecureModelView(PolicyMixin, ModelView):
             self.column_type_formatters = type_formatters()
             self.column_type_formatters_detail = type_formatters()
         self.column_choices = {**self._enum_choices(model), **(self.column_choices or {})}
+        self.column_labels = {**COMMON_LABELS, **(self.column_labels or {})}
         super().__init__(model, session, **kwargs)
+
+    def _refresh_cache(self):
+        super()._refresh_cache()
+        # An empty enum cell shows a dash, not Python's "None" (the choices map bypasses the
+        # type formatters).
+        for choices_map in self._column_choices_map.values():
+            choices_map[None] = "―"
 
     @staticmethod
     def _enum_choices(model) -> dict:
@@ -193,6 +241,80 @@ class SecureModelView(PolicyMixin, ModelView):
     def is_action_allowed(self, name):
         needed = self.action_permissions.get(name)
         return needed is not None and self.allows(needed) and super().is_action_allowed(name)
+
+    # Flask-Admin joins the relations named in column_list (column_auto_select_related); these
+    # are further loader options a page needs so that rows do not query one by one.
+    list_query_options: tuple = ()
+    # Searching by a woman's name through the gram index: the column holding her id, if any.
+    name_search_column = None
+    search_placeholder_text = None
+
+    # When set, an existing record's form offers only these columns (history stays as decided).
+    form_edit_columns: tuple | None = None
+
+    def get_query(self):
+        return super().get_query().options(*self.list_query_options)
+
+    def get_edit_form(self):
+        if not self.form_edit_columns:
+            return super().get_edit_form()
+        declared = self.form_columns
+        self.form_columns = self.form_edit_columns
+        try:
+            return self.scaffold_form()
+        finally:
+            self.form_columns = declared
+
+    def get_count_query(self):
+        """count(*), not Flask-Admin's count(?) with a bound '*', which SQLite runs far slower."""
+        return db.session.query(func.count()).select_from(self.model)
+
+    def _get_filter_groups(self):
+        """Options that come from the database (agencies, 年度) are read per request."""
+        groups = super()._get_filter_groups()
+        for items in (groups or {}).values():
+            for item in items:
+                flt = self._filters[item["index"]]
+                if callable(flt.options):
+                    item["options"] = [(str(k), str(v)) for k, v in flt.get_options(self)] or None
+        return groups
+
+    def search_placeholder(self):
+        if self.search_placeholder_text is not None:
+            return str(self.search_placeholder_text)
+        return super().search_placeholder()
+
+    def _apply_search(self, query, count_query, joins, count_joins, search):
+        if self.name_search_column is None:
+            return super()._apply_search(query, count_query, joins, count_joins, search)
+        clause = self.search_clause(search)
+        return query.filter(clause), count_query.filter(clause), joins, count_joins
+
+    def search_clause(self, search: str):
+        """Every space-separated term must match the woman's names (gram index, folded)."""
+        return and_(*(name_matches(self.name_search_column, term) for term in search.split()))
+
+    def on_model_change(self, form, model, is_created):
+        problems = model.problems() if hasattr(model, "problems") else []
+        if problems:
+            raise ValidationError("".join(str(p) for p in problems))
+        super().on_model_change(form, model, is_created)
+
+    def delete_model(self, model):
+        blocking = dependents(model)
+        if blocking:
+            what = "、".join(f"{label}（{count}件）" for label, count in blocking)
+            flash(_("この記録は他の記録から参照されているため削除できません: %(what)s", what=what),
+                  "error")
+            return False
+        return super().delete_model(model)
+
+    def handle_view_exception(self, exc):
+        if isinstance(exc, IntegrityError):
+            flash(_("同じ内容の記録が既にあるか、関連する記録と矛盾するため保存できませんでした。"),
+                  "error")
+            return True
+        return super().handle_view_exception(exc)
 
     def get_one(self, id):
         """Through get_query, so row scoping holds here too; a missing id is a plain 404."""

@@ -247,3 +247,24 @@ def _review_changed(mapper, connection, target: CaseReview) -> None:
     for old_case_id in history.deleted or ():
         if old_case_id is not None:
             refresh_last_review(connection, old_case_id)
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day N months later, clamped to the month's end (1/31 + 1 → 2/28 or 2/29)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    for candidate in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, min(day.day, candidate))
+        except ValueError:
+            continue
+    raise ValueError(day)
+
+
+def review_due_on(case: Case, interval_months: int) -> date:
+    """DOMAIN rule 4: the next 管理記録 is due N months after the last (or after 受理)."""
+    return add_months(case.last_review_on or case.received_on, interval_months)
+
+
+def is_review_overdue(case: Case, interval_months: int, today: date) -> bool:
+    return case.is_open and review_due_on(case, interval_months) < today

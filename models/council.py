@@ -125,3 +125,14 @@ class Member(TimestampMixin, db.Model):
     def __str__(self) -> str:
         agency = f"（{self.agency}）" if self.agency else ""
         return f"{self.name}{agency}"
+
+
+DEFAULT_REVIEW_INTERVAL_MONTHS = 3
+
+
+def review_interval_months() -> int:
+    """The council's follow-up interval (DOMAIN rule 4); 3 months until a council is set up."""
+    from sqlalchemy import select
+
+    value = db.session.scalar(select(Council.review_interval_months).order_by(Council.id).limit(1))
+    return value or DEFAULT_REVIEW_INTERVAL_MONTHS

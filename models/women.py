@@ -2,6 +2,7 @@
 
 from datetime import date
 
+import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, Column, Date, ForeignKey, Index, String, Table, Text, event
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
@@ -178,3 +179,26 @@ def _write_grams(mapper, connection, target: Woman) -> None:
     if grams:
         connection.execute(table.insert(), [{"woman_id": target.id, "gram": g} for g in grams])
     del target._pending_grams
+
+
+def name_matches(woman_id_column, term: str):
+    """A WHERE clause: the woman behind woman_id_column has every gram of term in her names.
+
+    The gram lookup uses the (gram, woman_id) index; the folded ``search_text`` then confirms the
+    candidates, so 'アオキ' does not match 'アオ…キ' by accident.
+    """
+    key = fold(term)
+    grams = query_grams(term)
+    if not grams:
+        return sa.true()
+    table = NameSearchGram.__table__
+    candidates = (
+        sa.select(table.c.woman_id)
+        .where(table.c.gram.in_(grams))
+        .group_by(table.c.woman_id)
+        .having(sa.func.count(sa.distinct(table.c.gram)) == len(grams))
+    )
+    confirmed = sa.select(Woman.id).where(
+        Woman.id.in_(candidates), Woman.search_text.contains(key, autoescape=True)
+    )
+    return woman_id_column.in_(confirmed)

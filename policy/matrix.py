@@ -25,8 +25,22 @@ MATRIX: dict[str, dict[Role, frozenset[str]]] = {
     "council": {A: READ | {EDIT}, CO: READ, CL: READ, SU: READ},
     "agency": {A: FULL - {EXPORT}, CO: READ_EXPORT, CL: READ, SU: READ_EXPORT, AS: READ},
     "member": {A: FULL - {EXPORT}, CO: READ, CL: READ, SU: READ},
+    "concern": {A: FULL - {EXPORT}, CO: READ, CL: READ, SU: READ},
     # The audit log: whole log for システム管理者, read-only.
     "audit_event": {A: READ},
+    # Case content. システム管理者 sees none of it; 関係機関担当者 gets rows only through the
+    # scoped query of policy.scoping, so none here until that scope exists (deny by default).
+    "case": {CO: FULL, CL: WRITE, SU: READ_EXPORT},
+    "woman": {CO: FULL, CL: WRITE, SU: READ_EXPORT},
+    "consent": {CO: FULL, CL: WRITE, SU: READ_EXPORT},
+    "case_review": {CO: FULL, CL: WRITE, SU: READ_EXPORT},
+    "support_record": {CO: FULL, CL: WRITE, SU: READ_EXPORT},
+    # 役割分担 is decided at a meeting: the coordinator records it; others read.
+    "role_assignment": {CO: FULL, CL: READ, SU: READ_EXPORT},
+    "meeting": {CO: FULL, CL: WRITE, SU: READ_EXPORT},
+    "meeting_case": {CO: FULL, CL: WRITE, SU: READ_EXPORT},
+    "business_plan": {CO: FULL, CL: WRITE, SU: READ_EXPORT},
+    "annual_report": {CO: FULL, CL: WRITE, SU: READ_EXPORT},
 }
 
 

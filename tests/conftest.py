@@ -158,3 +158,78 @@ def post_form(client, form_url: str, data: dict, target: str | None = None):
 
 def user_by_login(login: str) -> User:
     return db.session.scalar(sa.select(User).where(User.login == login))
+
+
+@pytest.fixture
+def sample(app):
+    """One record of every entity, linked as in real use; returns their ids by name."""
+    from models import (
+        AnnualReport,
+        BusinessPlan,
+        Case,
+        CaseReview,
+        CaseStatus,
+        Companion,
+        Consent,
+        ConsentMethod,
+        ConsentPurpose,
+        Council,
+        Level,
+        Meeting,
+        MeetingCase,
+        MeetingKind,
+        Member,
+        PlanCostLine,
+        Relationship,
+        ReportCostLine,
+        RoleAssignment,
+        RoleFunction,
+        SupportKind,
+        SupportRecord,
+        Woman,
+    )
+
+    with app.app_context():
+        home, police = db.session.scalars(sa.select(Agency).order_by(Agency.id)).all()
+        council = Council(name="テスト市地域協議会", municipality="テスト市",
+                          coordinating_agency=home, review_interval_months=3)
+        member = Member(name="調整 太郎", furigana="チョウセイ タロウ", agency=home,
+                        is_coordinator=True, qual_social_worker=True,
+                        pledge_date=date(2025, 4, 1))
+        woman = Woman(name="青木 明美", furigana="アオキ アケミ", birth_date=date(1990, 5, 1),
+                      prefecture="架空県", municipality="テスト市", street="本町1-2-3",
+                      phone="000-0000-0000")
+        woman.companions.append(Companion(name="青木 陽太", furigana="アオキ ヨウタ",
+                                          relationship_to_woman=Relationship.child,
+                                          birth_date=date(2018, 6, 1)))
+        case = Case(woman=woman, received_on=date(2025, 4, 10), status=CaseStatus.supporting,
+                    risk_level=Level.high, urgency=Level.medium, lead_agency=home)
+        consent = Consent(woman=woman, purpose=ConsentPurpose.case_conference,
+                          obtained_on=date(2025, 4, 10), method=ConsentMethod.written,
+                          valid_until=date(2026, 3, 31), agencies=[home, police])
+        meeting = Meeting(kind=MeetingKind.case_conference, held_on=date(2025, 5, 20),
+                          place="テスト市役所 会議室", agencies=[home, police], members=[member],
+                          agenda="支援方針の確認", minutes="（議事録）", decisions="役割分担を決定")
+        link = MeetingCase(meeting=meeting, case=case)
+        review = CaseReview(case=case, meeting=meeting, reviewed_on=date(2025, 5, 20),
+                            lead_agency=home, situation="安定", risk_level=Level.medium,
+                            urgency=Level.low, support_policy="見守りを継続")
+        role = RoleAssignment(case=case, agency=police, function=RoleFunction.direct_support,
+                              meeting=meeting, valid_from=date(2025, 5, 20))
+        record = SupportRecord(case=case, recorded_on=date(2025, 5, 1), agency=home,
+                               kind=SupportKind.interview, content="面接を実施")
+        plan = BusinessPlan(fiscal_year=2025, period_from=date(2025, 4, 1),
+                            period_to=date(2026, 3, 31), expected_women=40,
+                            cost_lines=[PlanCostLine(item="会議費", amount_yen=120000)])
+        report = AnnualReport(fiscal_year=2024, ingenuity_effects_issues="工夫と課題",
+                              cost_lines=[ReportCostLine(item="人件費", amount_yen=300000)])
+        db.session.add_all([council, member, woman, case, consent, meeting, link, review, role,
+                            record, plan, report])
+        db.session.commit()
+        return {
+            "council": council.id, "member": member.id, "woman": woman.id, "case": case.id,
+            "consent": consent.id, "meeting": meeting.id, "meeting_case": link.id,
+            "case_review": review.id, "role_assignment": role.id, "support_record": record.id,
+            "business_plan": plan.id, "annual_report": report.id, "agency": home.id,
+            "concern": 1, "case_number": case.number,
+        }

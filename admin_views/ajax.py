@@ -1,0 +1,67 @@
+"""Type-to-search pickers for women and cases: indexed, never a scan of the whole table.
+
+Flask-Admin's default loader runs ``CAST(col AS VARCHAR) ILIKE '%t%'`` over every row and fetches
+the chosen row with ``session.get``; these go through ``get_query`` on both paths instead.
+"""
+
+from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
+from sqlalchemy import or_
+from sqlalchemy.orm import joinedload
+
+from japanese.kana import fold
+from models import Case, Woman, db
+from models.women import name_matches
+
+PAGE = 10
+
+
+class IndexedLoader(QueryAjaxModelLoader):
+    def __init__(self, name, model, **options):
+        super().__init__(name, db, model, fields=("id",), **options)
+
+    def get_query(self):
+        return db.session.query(self.model)
+
+    def get_one(self, pk):
+        with db.session.no_autoflush:
+            return self.get_query().filter(self.model.id == int(pk)).one_or_none()
+
+    def search_clause(self, term: str):
+        raise NotImplementedError
+
+    def get_list(self, term, offset=0, limit=PAGE):
+        term = (term or "").strip()
+        if not term:
+            return []
+        query = self.get_query().filter(self.search_clause(term))
+        return query.order_by(self.model.id.desc()).offset(offset).limit(min(limit, PAGE)).all()
+
+
+class WomanLoader(IndexedLoader):
+    def __init__(self, name="woman"):
+        super().__init__(name, Woman)
+
+    def search_clause(self, term):
+        return name_matches(Woman.id, term)
+
+
+def case_number_prefix(term: str):
+    """Case numbers are ASCII (R7-0001): a range on the unique index, no LIKE scan."""
+    key = fold(term).upper()
+    return Case.number.between(key, key + "\uffff")
+
+
+class CaseLoader(IndexedLoader):
+    def __init__(self, name="case"):
+        super().__init__(name, Case)
+
+    def get_query(self):
+        return super().get_query().options(joinedload(Case.woman))
+
+    def search_clause(self, term):
+        return or_(case_number_prefix(term), name_matches(Case.woman_id, term))
+
+    def format(self, model):
+        if model is None:
+            return None
+        return model.id, f"{model.number} {model.woman.name}"
