@@ -245,8 +245,8 @@ class SecureModelView(PolicyMixin, ModelView):
     # Flask-Admin joins the relations named in column_list (column_auto_select_related); these
     # are further loader options a page needs so that rows do not query one by one.
     list_query_options: tuple = ()
-    # Searching by a woman's name through the gram index: the column holding her id, if any.
-    name_search_column = None
+    # Searching by a woman's name through the gram index: the model attribute holding her id.
+    name_search_column: str | None = None
     search_placeholder_text = None
 
     # When set, an existing record's form offers only these columns (history stays as decided).
@@ -292,7 +292,8 @@ class SecureModelView(PolicyMixin, ModelView):
 
     def search_clause(self, search: str):
         """Every space-separated term must match the woman's names (gram index, folded)."""
-        return and_(*(name_matches(self.name_search_column, term) for term in search.split()))
+        column = getattr(self.model, self.name_search_column)
+        return and_(*(name_matches(column, term) for term in search.split()))
 
     def on_model_change(self, form, model, is_created):
         problems = model.problems() if hasattr(model, "problems") else []

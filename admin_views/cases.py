@@ -84,7 +84,7 @@ class CaseView(SecureModelView):
         DateSmallerFilter(Case.received_on, _l("相談受理年月日（この日より前）")),
         FiscalYearFilter(Case.fiscal_year, _l("年度"), first_year_column=Case.fiscal_year),
     )
-    name_search_column = Case.woman_id
+    name_search_column = "woman_id"
     column_searchable_list = ("number",)
     search_placeholder_text = _l("番号・氏名・フリガナで検索")
 

@@ -5,6 +5,7 @@ from functools import cache
 from pathlib import Path
 
 from babel import support
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField
@@ -77,4 +78,5 @@ class KanaField(StringField):
 
     def pre_validate(self, form):
         if self.data and not is_katakana_reading(self.data):
-            raise ValidationError(_l("フリガナはカタカナ（またはひらがな）で入力してください。"))
+            # gettext, not a lazy string: Flask-Admin's template shows only errors that are str.
+            raise ValidationError(_("フリガナはカタカナ（またはひらがな）で入力してください。"))

@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from admin_views.base import SecureModelView
 from admin_views.formatting import birth_with_age, name_with_furigana
 from admin_views.forms import KanaField
-from models import Companion, Woman
+from models import Companion
 
 ADDRESS_COLUMNS = ("postal_code", "prefecture", "municipality", "street", "katagaki",
                    "address_hidden")
@@ -54,7 +54,7 @@ class WomanView(SecureModelView):
         "companions": lambda v, c, m, n: "、".join(str(x) for x in m.companions),
         "concerns": lambda v, c, m, n: "、".join(str(x) for x in m.concerns),
     }
-    name_search_column = Woman.id
+    name_search_column = "id"
     column_searchable_list = ("name",)
     search_placeholder_text = _l("氏名・フリガナ・通称で検索")
 

@@ -70,6 +70,9 @@ class CaseSerial(db.Model):
     fiscal_year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last_serial: Mapped[int] = mapped_column(Integer, default=0)
 
+    def __str__(self) -> str:
+        return f"{self.fiscal_year}年度の最終番号 {self.last_serial}"
+
 
 class Case(TimestampMixin, db.Model):
     __tablename__ = "cases"

@@ -139,6 +139,9 @@ class NameSearchGram(db.Model):
     )
     gram: Mapped[str] = mapped_column(String(2), primary_key=True)
 
+    def __str__(self) -> str:
+        return f"氏名索引「{self.gram}」"
+
 
 def search_grams(text: str) -> list[str]:
     key = fold(text)
