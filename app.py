@@ -16,6 +16,7 @@ import models
 from config import INSTANCE_DIR, load_config
 from extensions import babel, csrf, db, login_manager, migrate
 from japanese.wareki import format_wareki_with_western
+from policy import audit
 
 BASE_DIR = Path(__file__).resolve().parent
 TRANSLATIONS_DIR = BASE_DIR / "translations"
@@ -52,6 +53,7 @@ def create_app(config: dict | None = None) -> Flask:
     _init_admin(app)
     _init_errors(app)
     app.jinja_env.filters["wareki"] = format_wareki_with_western
+    app.after_request(audit.commit_pending)
 
     from cli import register_cli
 

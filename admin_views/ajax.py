@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload
 from japanese.kana import fold
 from models import Case, Woman, db
 from models.women import name_matches
+from policy import scoping
 
 PAGE = 10
 
@@ -20,11 +21,16 @@ class IndexedLoader(QueryAjaxModelLoader):
         super().__init__(name, db, model, fields=("id",), **options)
 
     def get_query(self):
-        return db.session.query(self.model)
+        """Scoped like the screens: a picker never offers or accepts a row the user can't see."""
+        return scoping.scope_model(db.session.query(self.model), self.model)
 
     def get_one(self, pk):
+        try:
+            pk = int(pk)
+        except (TypeError, ValueError):
+            return None
         with db.session.no_autoflush:
-            return self.get_query().filter(self.model.id == int(pk)).one_or_none()
+            return self.get_query().filter(self.model.id == pk).one_or_none()
 
     def search_clause(self, term: str):
         raise NotImplementedError

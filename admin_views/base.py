@@ -7,7 +7,7 @@ screen cannot forget a rule. ``can_*`` flags are derived per request and may not
 
 from datetime import date, datetime
 
-from flask import abort, flash, has_request_context, redirect, request, url_for
+from flask import abort, flash, g, has_request_context, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.form import AdminModelConverter
@@ -17,7 +17,7 @@ from flask_admin.model.form import converts
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import and_, func
+from sqlalchemy import and_, func, inspect
 from sqlalchemy.exc import IntegrityError
 from wtforms import validators
 from wtforms.validators import ValidationError
@@ -26,9 +26,9 @@ from admin_views.forms import BaseForm, WarekiDateField
 from japanese.wareki import format_wareki_with_western
 from models import AuditAction, AuditOutcome, LabeledEnum, db
 from models.integrity import dependents
-from models.women import name_matches
-from policy import audit
-from policy.matrix import CREATE, DELETE, DETAILS, EDIT, EXPORT, LIST, allowed
+from models.women import ADDRESS_FIELDS, AddressMixin, name_matches
+from policy import audit, masking, scoping
+from policy.matrix import CREATE, DELETE, DETAILS, EDIT, EXPORT, LIST, PERSONAL_RESOURCES, allowed
 
 # Flask-Admin endpoint → the matrix action it needs. An endpoint not here is refused.
 ENDPOINT_ACTIONS = {
@@ -57,6 +57,8 @@ COMMON_LABELS = {
     "street": _l("町名・番地"),
     "katagaki": _l("方書（建物名・部屋番号等）"),
     "address_hidden": _l("住所秘匿"),
+    "address_hidden_pending": _l("住所秘匿の確認待ち"),
+    "address_line": _l("住所"),
     "furigana": _l("フリガナ"),
     "name": _l("氏名"),
     "birth_date": _l("生年月日"),
@@ -94,6 +96,22 @@ def type_formatters() -> dict:
     for enum_cls in LabeledEnum.all_subclasses():
         formatters[enum_cls] = _format_enum
     return formatters
+
+
+def changed_field_names(model, is_created: bool) -> list[str]:
+    """Names of the attributes a save changes (never their values), for the audit trail."""
+    state = inspect(model)
+    names = []
+    for attr in state.mapper.column_attrs:
+        if attr.key in ("created_at", "updated_at", "search_text"):
+            continue
+        history = state.attrs[attr.key].history
+        if history.has_changes() and (not is_created or history.added[0] not in (None, "")):
+            names.append(attr.key)
+    for rel in state.mapper.relationships:
+        if state.attrs[rel.key].history.has_changes():
+            names.append(rel.key)
+    return names
 
 
 def current_role():
@@ -136,6 +154,10 @@ class JapaneseModelConverter(AdminModelConverter):
     """Form fields the Japanese way: enum labels, never Python names; dates in 和暦 or western."""
 
     def _model_select_field(self, prop, multiple, remote_model, **kwargs):
+        # Dropdown choices are rows too: a scoped user is offered only what they may see.
+        if prop.key not in getattr(self.view, "_form_ajax_refs", {}):
+            kwargs.setdefault("query_factory", lambda: scoping.scope_model(
+                db.session.query(remote_model), remote_model))
         if not multiple:
             kwargs.setdefault("blank_text", "―")  # else WTForms 3.3 shows the raw "__None"
         return super()._model_select_field(prop, multiple, remote_model, **kwargs)
@@ -253,7 +275,7 @@ class SecureModelView(PolicyMixin, ModelView):
     form_edit_columns: tuple | None = None
 
     def get_query(self):
-        return super().get_query().options(*self.list_query_options)
+        return scoping.scope(super().get_query().options(*self.list_query_options), self.resource)
 
     def get_edit_form(self):
         if not self.form_edit_columns:
@@ -267,7 +289,7 @@ class SecureModelView(PolicyMixin, ModelView):
 
     def get_count_query(self):
         """count(*), not Flask-Admin's count(?) with a bound '*', which SQLite runs far slower."""
-        return db.session.query(func.count()).select_from(self.model)
+        return scoping.scope(db.session.query(func.count()).select_from(self.model), self.resource)
 
     def _get_filter_groups(self):
         """Options that come from the database (agencies, 年度) are read per request."""
@@ -299,7 +321,23 @@ class SecureModelView(PolicyMixin, ModelView):
         problems = model.problems() if hasattr(model, "problems") else []
         if problems:
             raise ValidationError("".join(str(p) for p in problems))
+        for obj in list(db.session.new) + list(db.session.dirty):
+            if isinstance(obj, AddressMixin):
+                masking.route_flag_edit(obj)
+        g.audit_changed_fields = changed_field_names(model, is_created)
         super().on_model_change(form, model, is_created)
+
+    def after_model_change(self, form, model, is_created):
+        super().after_model_change(form, model, is_created)
+        fields = g.pop("audit_changed_fields", [])
+        audit.record(AuditAction.create if is_created else AuditAction.update,
+                     object_type=self.resource, object_id=self.get_pk_value(model),
+                     detail="fields=" + ",".join(fields))
+
+    def on_model_delete(self, model):
+        super().on_model_delete(model)
+        audit.record(AuditAction.delete, object_type=self.resource,
+                     object_id=self.get_pk_value(model), commit=False)
 
     def delete_model(self, model):
         blocking = dependents(model)
@@ -326,8 +364,57 @@ class SecureModelView(PolicyMixin, ModelView):
             abort(404)
         record = self.get_query().filter(pk == value).one_or_none()
         if record is None:
+            # Missing or out of scope: the same 404, recorded, revealing nothing.
+            audit.record(AuditAction.denied, outcome=AuditOutcome.denied,
+                         object_type=self.resource, object_id=value,
+                         detail=f"endpoint={request.endpoint};not_found_or_out_of_scope")
             abort(404)
+        if request.method == "GET" and self.resource in PERSONAL_RESOURCES:
+            audit.record(AuditAction.view_record, object_type=self.resource, object_id=value,
+                         detail=f"endpoint={request.endpoint}")
         return record
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
+                 page_size=None):
+        count, rows = super().get_list(page, sort_column, sort_desc, search, filters,
+                                       execute=execute, page_size=page_size)
+        if execute and self.resource in PERSONAL_RESOURCES:
+            exporting = (request.endpoint or "").endswith(".export")
+            audit.record(AuditAction.export if exporting else AuditAction.view_list,
+                         object_type=self.resource,
+                         detail=f"rows={len(rows)};total={count}"
+                         + (f";format={request.view_args.get('export_type')}" if exporting else ""))
+        return count, rows
+
+    def _get_list_value(self, context, model, name, column_formatters, column_type_formatters):
+        """One choke point for list, details and export cells: 住所秘匿 is masked here."""
+        if name in masking.MASKED_NAMES and masking.is_masked(model):
+            return masking.MASK
+        return super()._get_list_value(context, model, name, column_formatters,
+                                       column_type_formatters)
+
+    def edit_form(self, obj=None):
+        """Masked addresses stay masked in the form; the mask is never saved back."""
+        form = super().edit_form(obj)
+        for record, fields in self._address_forms(form, obj):
+            if masking.is_masked(record):
+                for name in ADDRESS_FIELDS:
+                    if name in fields and fields[name].data:
+                        fields[name].data = masking.MASK
+                        fields[name].render_kw = {**(fields[name].render_kw or {}),
+                                                  "readonly": True}
+        return form
+
+    @staticmethod
+    def _address_forms(form, obj):
+        """(record, its fields) for the main record and each inline companion."""
+        found = [(obj, form._fields)] if obj is not None else []
+        for field in form:
+            for entry in getattr(field, "entries", ()):
+                record = getattr(entry, "object_data", None)
+                if record is not None and hasattr(entry, "form"):
+                    found.append((record, entry.form._fields))
+        return found
 
 
 class SecureView(PolicyMixin, BaseView):

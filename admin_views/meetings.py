@@ -1,9 +1,11 @@
 """会議 of the three kinds (要綱 4(2) ア/イ/ウ) and the cases each one discussed."""
 
 from flask_babel import lazy_gettext as _l
+from wtforms.validators import ValidationError
 
 from admin_views.ajax import CaseLoader
 from admin_views.base import SecureModelView
+from policy import consent, scoping
 
 
 class MeetingView(SecureModelView):
@@ -31,19 +33,46 @@ class MeetingView(SecureModelView):
     column_formatters = {
         "agencies": lambda v, c, m, n: "、".join(a.name for a in m.agencies),
         "members": lambda v, c, m, n: "、".join(str(x) for x in m.members),
-        "cases": lambda v, c, m, n: "、".join(link.case.number for link in m.case_links),
+        "cases": lambda v, c, m, n: "、".join(
+            case.number for case in scoping.visible(m.case_links, "case", lambda link: link.case)),
     }
     form_columns = ("kind", "held_on", "place", "agencies", "members", "agenda", "minutes",
                     "decisions", "next_meeting_on")
 
+    def on_model_change(self, form, model, is_created):
+        try:
+            consent.check_meeting(model)
+        except consent.ConsentGateError as error:
+            raise ValidationError(str(error)) from error
+        super().on_model_change(form, model, is_created)
+
 
 class MeetingCaseView(SecureModelView):
-    """検討ケース: one row per case put on a meeting's agenda."""
+    """検討ケース: a case on a meeting's agenda, behind the consent gate (DOMAIN rule 1)."""
 
     resource = "meeting_case"
 
-    column_list = ("meeting", "case", "note")
+    column_list = ("meeting", "case", "consent_override_reason", "note")
+    column_details_list = ("meeting", "case", "note", "consent_override_reason",
+                           "consent_override_by", "consent_override_at", "created_at")
     column_default_sort = ("id", True)
-    column_labels = {"meeting": _l("会議"), "case": _l("ケース")}
-    form_columns = ("meeting", "case", "note")
+    column_labels = {
+        "meeting": _l("会議"),
+        "case": _l("ケース"),
+        "consent_override_reason": _l("同意確認の緊急例外の理由"),
+        "consent_override_by": _l("例外を判断した調整担当者"),
+        "consent_override_at": _l("例外の判断日時"),
+    }
+    form_columns = ("meeting", "case", "note", "consent_override_reason")
+    form_args = {"consent_override_reason": {
+        "description": _l("本人の同意が出席機関をカバーしていない場合に限り、調整担当者が"
+                          "緊急の理由（例: 生命・身体の保護のため緊急に必要）を記入します。"),
+    }}
     form_ajax_refs = {"case": CaseLoader()}
+
+    def on_model_change(self, form, model, is_created):
+        try:
+            consent.check_link(model)
+        except consent.ConsentGateError as error:
+            raise ValidationError(str(error)) from error
+        super().on_model_change(form, model, is_created)

@@ -34,9 +34,11 @@ class CompanionInline(InlineFormAdmin):
 class WomanView(SecureModelView):
     resource = "woman"
 
-    column_list = ("name", "alias", "birth_date", "referral_route", "address_hidden", "phone")
+    column_list = ("name", "alias", "birth_date", "referral_route", "address_line",
+                   "address_hidden", "address_hidden_pending", "phone")
     column_details_list = ("name", "furigana", "alias", "birth_date", "postal_code", "prefecture",
-                           "municipality", "street", "katagaki", "address_hidden", "phone",
+                           "municipality", "street", "katagaki", "address_hidden",
+                           "address_hidden_pending", "phone",
                            "referral_route", "concerns", "companions", "note", "created_at",
                            "updated_at")
     column_sortable_list = ("name", "furigana", "birth_date")
@@ -47,6 +49,8 @@ class WomanView(SecureModelView):
         "referral_route": _l("相談経路"),
         "concerns": _l("主訴"),
         "companions": _l("同伴家族"),
+        "address_line": _l("住所"),
+        "address_hidden_pending": _l("住所秘匿の確認待ち"),
     }
     column_formatters = {
         "name": lambda v, c, m, n: name_with_furigana(m),

@@ -19,7 +19,15 @@ from models.council import Agency, AgencyCategory, Council, Member
 from models.enums import LabeledEnum, Role
 from models.meetings import Meeting, MeetingCase, MeetingKind
 from models.reports import AnnualReport, BusinessPlan, PlanCostLine, ReportCostLine
-from models.women import Companion, Concern, NameSearchGram, ReferralRoute, Relationship, Woman
+from models.women import (
+    Companion,
+    Concern,
+    NameSearchGram,
+    ReferralRoute,
+    Relationship,
+    SecrecyChange,
+    Woman,
+)
 
 __all__ = [
     "Agency", "AgencyCategory", "AnnualReport", "AuditAction", "AuditEvent", "AuditOutcome",
@@ -27,5 +35,5 @@ __all__ = [
     "Consent", "ConsentMethod", "ConsentPurpose", "Council", "LabeledEnum", "Level", "Meeting",
     "MeetingCase", "MeetingKind", "Member", "NameSearchGram", "PlanCostLine", "ReferralRoute",
     "Relationship", "ReportCostLine", "Role", "RoleAssignment", "RoleFunction", "SupportKind",
-    "SupportRecord", "User", "Woman", "db",
+    "SecrecyChange", "SupportRecord", "User", "Woman", "db",
 ]

@@ -1,9 +1,9 @@
 """会議 (要綱 4(2) ア/イ/ウ), who attended, and which cases each discussed."""
 
-from datetime import date
+from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Column, Date, ForeignKey, String, Table, Text, UniqueConstraint
+from sqlalchemy import Column, Date, DateTime, ForeignKey, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import TimestampMixin, db
@@ -66,6 +66,10 @@ class MeetingCase(TimestampMixin, db.Model):
                                             index=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     note: Mapped[str] = mapped_column(Text, default="")
+    # DOMAIN rule 1's emergency override: by a 調整担当者 only, with the written reason.
+    consent_override_reason: Mapped[str] = mapped_column(Text, default="")
+    consent_override_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    consent_override_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     meeting = relationship("Meeting", back_populates="case_links")
     case = relationship("Case", back_populates="meeting_links")

@@ -1,10 +1,21 @@
 """支援対象女性 and her 同伴家族 (要綱 3: the women and the families who come with them)."""
 
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, Column, Date, ForeignKey, Index, String, Table, Text, event
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    event,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from japanese.kana import bigrams, fold
@@ -61,8 +72,22 @@ class Concern(db.Model):
         return self.name
 
 
+class SecrecyChange(LabeledEnum):
+    """A requested change of the 住所秘匿 flag, waiting for a second coordinator."""
+
+    set = "set", _l("秘匿の設定")
+    clear = "clear", _l("秘匿の解除")
+
+
+ADDRESS_FIELDS = ("postal_code", "prefecture", "municipality", "street", "katagaki")
+
+
 class AddressMixin:
-    """A structured Japanese address; ``address_line`` is the one line forms and exports print."""
+    """A structured Japanese address; ``address_line`` is the one line forms and exports print.
+
+    住所秘匿 changes go through two coordinators: the flag only moves when a second one confirms
+    the pending request (policy.masking), and while any change is pending the address is masked.
+    """
 
     postal_code: Mapped[str] = mapped_column(String(8), default="")
     prefecture: Mapped[str] = mapped_column(String(10), default="")
@@ -70,6 +95,14 @@ class AddressMixin:
     street: Mapped[str] = mapped_column(String(200), default="")
     katagaki: Mapped[str] = mapped_column(String(200), default="")  # 方書: building, room, c/o
     address_hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    address_hidden_pending: Mapped[SecrecyChange | None] = mapped_column(enum_type(SecrecyChange))
+    address_hidden_requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    address_hidden_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @property
+    def address_secret(self) -> bool:
+        """Masked when hidden, and also while a request to set or clear the flag is pending."""
+        return bool(self.address_hidden or self.address_hidden_pending is not None)
 
     @property
     def address_line(self) -> str:
@@ -84,6 +117,8 @@ class AddressMixin:
 class Woman(AddressMixin, TimestampMixin, db.Model):
     __tablename__ = "women"
     __label__ = _l("支援対象女性")
+    __table_args__ = (Index("ix_women_furigana", "furigana"),
+                      Index("ix_women_birth_date", "birth_date"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))

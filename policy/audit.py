@@ -25,9 +25,13 @@ def record(
     detail: str = "",
     user_id: int | None = None,
     login_attempted: str = "",
-    commit: bool = True,
+    commit: bool = False,
 ) -> AuditEvent:
-    """Add one event to the session. commit=False lets a change and its event commit together."""
+    """Add one event to the session.
+
+    By default it is committed with the change it describes, or at the end of the request
+    (``commit_pending``), so a read's audit does not expire the rows the page is rendering.
+    """
     event = AuditEvent(
         user_id=user_id if user_id is not None else _current_user_id(),
         login_attempted=login_attempted[:64],
@@ -42,3 +46,10 @@ def record(
     if commit:
         db.session.commit()
     return event
+
+
+def commit_pending(response):
+    """after_request: persist the events a request recorded (reads, lists, denials)."""
+    if any(isinstance(obj, AuditEvent) for obj in db.session.new):
+        db.session.commit()
+    return response

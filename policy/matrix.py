@@ -28,20 +28,32 @@ MATRIX: dict[str, dict[Role, frozenset[str]]] = {
     "concern": {A: FULL - {EXPORT}, CO: READ, CL: READ, SU: READ},
     # The audit log: whole log for システム管理者, read-only.
     "audit_event": {A: READ},
-    # Case content. システム管理者 sees none of it; 関係機関担当者 gets rows only through the
-    # scoped query of policy.scoping, so none here until that scope exists (deny by default).
-    "case": {CO: FULL, CL: WRITE, SU: READ_EXPORT},
-    "woman": {CO: FULL, CL: WRITE, SU: READ_EXPORT},
-    "consent": {CO: FULL, CL: WRITE, SU: READ_EXPORT},
-    "case_review": {CO: FULL, CL: WRITE, SU: READ_EXPORT},
-    "support_record": {CO: FULL, CL: WRITE, SU: READ_EXPORT},
+    # Case content. システム管理者 sees none of it; 関係機関担当者 reads, and only the rows the
+    # scoped query of policy.scoping lets through (their cases, while consent covers them).
+    "case": {CO: FULL, CL: WRITE, SU: READ_EXPORT, AS: READ},
+    "woman": {CO: FULL, CL: WRITE, SU: READ_EXPORT, AS: READ},
+    "consent": {CO: FULL, CL: WRITE, SU: READ_EXPORT, AS: READ},
+    "case_review": {CO: FULL, CL: WRITE, SU: READ_EXPORT, AS: READ},
+    "support_record": {CO: FULL, CL: WRITE, SU: READ_EXPORT, AS: READ},
     # 役割分担 is decided at a meeting: the coordinator records it; others read.
-    "role_assignment": {CO: FULL, CL: READ, SU: READ_EXPORT},
-    "meeting": {CO: FULL, CL: WRITE, SU: READ_EXPORT},
-    "meeting_case": {CO: FULL, CL: WRITE, SU: READ_EXPORT},
+    "role_assignment": {CO: FULL, CL: READ, SU: READ_EXPORT, AS: READ},
+    "meeting": {CO: FULL, CL: WRITE, SU: READ_EXPORT, AS: READ},
+    "meeting_case": {CO: FULL, CL: WRITE, SU: READ_EXPORT, AS: READ},
     "business_plan": {CO: FULL, CL: WRITE, SU: READ_EXPORT},
     "annual_report": {CO: FULL, CL: WRITE, SU: READ_EXPORT},
+    # Who may read an address under 住所秘匿 (everyone else sees the mask), and who may confirm
+    # a change of the flag (a second coordinator) or override the consent gate.
+    "hidden_address": {CO: READ},
+    "address_secrecy": {CO: READ | {EDIT}},
+    "consent_override": {CO: frozenset({EDIT})},
+    # Per-case access log ("who saw this case and when").
+    "case_access_log": {CO: READ},
 }
+
+
+# Resources holding case content: every list, read and export of them is audited (rule 7).
+PERSONAL_RESOURCES = frozenset({"case", "woman", "companion", "consent", "case_review",
+                                "support_record", "role_assignment", "meeting", "meeting_case"})
 
 
 def allowed(role: Role | None, action: str, resource: str) -> bool:

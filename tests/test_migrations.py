@@ -55,3 +55,16 @@ def test_downgrade_to_base_and_up_again(migrated_app):
     assert "cases" not in sa.inspect(db.engine).get_table_names()
     upgrade()
     assert "cases" in sa.inspect(db.engine).get_table_names()
+
+
+def test_audit_events_are_append_only_in_the_database(migrated_app):
+    with db.engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO audit_events (occurred_at, login_attempted, action, object_type, "
+            "outcome, detail, remote_addr) VALUES (CURRENT_TIMESTAMP, '', 'login', '', "
+            "'success', '', '')"))
+    for statement in ("UPDATE audit_events SET detail = 'x'", "DELETE FROM audit_events"):
+        with pytest.raises(sa.exc.DatabaseError), db.engine.begin() as conn:
+            conn.execute(sa.text(statement))
+    with db.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM audit_events")).scalar() == 1
