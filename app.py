@@ -106,7 +106,7 @@ def _init_admin(app: Flask) -> None:
 
 
 def _home_view():
-    from admin_views.base import HomeView
+    from admin_views.home import HomeView
 
     return HomeView(name=_l("ホーム"), url="/admin")
 

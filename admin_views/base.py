@@ -8,7 +8,7 @@ screen cannot forget a rule. ``can_*`` flags are derived per request and may not
 from datetime import date, datetime
 
 from flask import abort, flash, g, has_request_context, redirect, request, url_for
-from flask_admin import AdminIndexView, BaseView, expose
+from flask_admin import BaseView
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.form import AdminModelConverter
 from flask_admin.form import Select2Field
@@ -419,11 +419,3 @@ class SecureModelView(PolicyMixin, ModelView):
 
 class SecureView(PolicyMixin, BaseView):
     """Base of the custom (non-CRUD) screens."""
-
-
-class HomeView(PolicyMixin, AdminIndexView):
-    resource = "dashboard"
-
-    @expose("/")
-    def index(self):
-        return self.render("admin/home.html", today=date.today())

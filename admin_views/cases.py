@@ -2,20 +2,21 @@
 
 from datetime import date
 
-from flask import g
+from flask import g, url_for
 from flask_admin.contrib.sqla.filters import DateGreaterFilter, DateSmallerFilter
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy import and_, or_
 
 from admin_views.ajax import CaseLoader, WomanLoader, case_number_prefix
-from admin_views.base import SecureModelView
+from admin_views.base import SecureModelView, current_role
 from admin_views.filters import AgencyFilter, FiscalYearFilter
 from admin_views.formatting import birth_with_age, name_with_furigana, wareki_or_blank
 from models import Case, CaseReview, RoleAssignment, SupportRecord
 from models.cases import is_review_overdue
 from models.council import review_interval_months
 from models.women import name_matches
+from policy.matrix import LIST, allowed
 
 CASE_LABELS = {
     "number": _l("番号"),
@@ -30,6 +31,7 @@ CASE_LABELS = {
     "last_review_on": _l("最終管理記録日"),
     "birth": _l("生年月日（年齢）"),
     "woman": _l("氏名（フリガナ）"),
+    "access_log": _l("閲覧記録"),
 }
 
 
@@ -53,6 +55,13 @@ def _last_review(view, context, model, name):
     return text
 
 
+def _access_log_link(view, context, model, name):
+    if not allowed(current_role(), LIST, "case_access_log"):
+        return ""
+    url = url_for("case_access_log.index", case_id=model.id)
+    return Markup(f'<a href="{escape(url)}">{escape(_l("このケースの閲覧記録を見る"))}</a>')
+
+
 class CaseView(SecureModelView):
     """The ledger: one row per case, the columns of 様式1, filtered and sorted on indexes."""
 
@@ -63,7 +72,7 @@ class CaseView(SecureModelView):
     column_details_list = ("number", "fiscal_year", "woman", "birth", "received_on", "status",
                            "ended_on", "end_reason", "risk_level", "urgency", "lead_agency",
                            "main_support_agency", "main_support_designated", "last_review_on",
-                           "note", "created_at", "updated_at")
+                           "note", "created_at", "updated_at", "access_log")
     column_sortable_list = ("number", ("woman", "woman.furigana"), ("birth", "woman.birth_date"),
                             "received_on", "status", "last_review_on")
     column_default_sort = ("received_on", True)
@@ -73,6 +82,7 @@ class CaseView(SecureModelView):
         "birth": lambda v, c, m, n: birth_with_age(m.woman.birth_date),
         "levels": _levels,
         "last_review_on": _last_review,
+        "access_log": _access_log_link,
     }
     column_filters = (
         "status",

@@ -3,6 +3,7 @@
 from flask_admin import Admin
 from flask_babel import lazy_gettext as _l
 
+from admin_views.access_log import CaseAccessLogView
 from admin_views.accounts import UserView
 from admin_views.audit import AuditEventView
 from admin_views.cases import CaseReviewView, CaseView, RoleAssignmentView, SupportRecordView
@@ -10,6 +11,7 @@ from admin_views.consent import ConsentView
 from admin_views.council import AgencyView, ConcernView, CouncilView, MemberView
 from admin_views.meetings import MeetingCaseView, MeetingView
 from admin_views.reports import AnnualReportView, BusinessPlanView
+from admin_views.secrecy import AddressSecrecyView
 from admin_views.women import WomanView
 from models import (
     Agency,
@@ -57,6 +59,15 @@ VIEWS = [
 ]
 
 
+# Custom (non-CRUD) screens: (view class, menu name, menu group, endpoint).
+CUSTOM_VIEWS = [
+    (AddressSecrecyView, _l("住所秘匿の確認"), CASES, "address_secrecy"),
+]
+
+
 def register_views(admin: Admin) -> None:
     for view_class, model, name, category, endpoint in VIEWS:
         admin.add_view(view_class(model, db, name=name, category=category, endpoint=endpoint))
+    for view_class, name, category, endpoint in CUSTOM_VIEWS:
+        admin.add_view(view_class(name=name, category=category, endpoint=endpoint))
+    admin.add_view(CaseAccessLogView(name=_l("閲覧記録"), endpoint="case_access_log"))

@@ -13,6 +13,7 @@ fictional みどり市, 架空県, and phone numbers use the 000 prefix that no 
 
 import itertools
 import random
+import time
 from datetime import date, timedelta
 from functools import cache
 
@@ -129,9 +130,12 @@ def _index(name: str, alias: str, furigana: str) -> tuple[str, tuple[str, ...]]:
     return "|".join(fold(p) for p in parts), tuple(search_grams(" ".join(parts)))
 
 
-def _insert(session: Session, table: sa.Table, rows: list[dict]) -> None:
+def _insert(session: Session, table: sa.Table, rows: list[dict], timings: dict | None = None):
+    started = time.perf_counter()
     for start in range(0, len(rows), CHUNK):
         session.execute(table.insert(), rows[start:start + CHUNK])
+    if timings is not None:
+        timings[table.name] = round(time.perf_counter() - started, 2)
 
 
 def _next_id(session: Session, table: sa.Table) -> int:
@@ -177,6 +181,8 @@ def seed(session: Session, n_cases: int, seed: int = 1, today: date | None = Non
 
     Does not commit: the caller owns the transaction.
     """
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
     rng = random.Random(seed)
     today = today or date.today()
     first_day = date(fiscal_year(today) - FISCAL_YEARS + 1, 4, 1)
@@ -213,8 +219,8 @@ def seed(session: Session, n_cases: int, seed: int = 1, today: date | None = Non
             "created_at": now, "updated_at": now,
         })
         grams.extend({"woman_id": woman_id, "gram": g} for g in woman_grams)
-    _insert(session, woman_table, women)
-    _insert(session, gram_table, grams)
+    _insert(session, woman_table, women, timings)
+    _insert(session, gram_table, grams, timings)
 
     # Cases in order of 受理日, so serials follow dates as they would have been drawn.
     received = sorted(first_day + timedelta(days=rng.randint(0, span)) for _ in range(n_cases))
@@ -259,8 +265,8 @@ def seed(session: Session, n_cases: int, seed: int = 1, today: date | None = Non
             "main_support_designated": rng.random() < 0.05, "note": "",
             "last_review_on": last_review, "created_at": now, "updated_at": now,
         })
-    _insert(session, case_table, cases)
-    _insert(session, review_table, reviews)
+    _insert(session, case_table, cases, timings)
+    _insert(session, review_table, reviews, timings)
 
     _insert(session, serial_table, [{"fiscal_year": fy, "last_serial": last}
                                     for fy, last in sorted(last_serial.items())
@@ -271,4 +277,5 @@ def seed(session: Session, n_cases: int, seed: int = 1, today: date | None = Non
     _sync_sequences(session, [woman_table, case_table])
     return {"agencies": len(agency_ids), "women": len(women), "name_search_grams": len(grams),
             "cases": len(cases), "case_reviews": len(reviews),
-            "fiscal_years": sorted(last_serial)}
+            "fiscal_years": sorted(last_serial),
+            "insert_seconds": timings, "total_seconds": round(time.perf_counter() - started, 2)}

@@ -271,3 +271,11 @@ def review_due_on(case: Case, interval_months: int) -> date:
 
 def is_review_overdue(case: Case, interval_months: int, today: date) -> bool:
     return case.is_open and review_due_on(case, interval_months) < today
+
+
+def overdue_clause(interval_months: int, today: date):
+    """SQL for is_review_overdue, on the indexed last_review_on / received_on columns."""
+    cutoff = add_months(today, -interval_months)
+    return Case.status.not_in(ENDED_STATUSES) & (
+        func.coalesce(Case.last_review_on, Case.received_on) < cutoff
+    )

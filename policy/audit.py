@@ -5,6 +5,8 @@ from flask_login import current_user
 
 from models import AuditAction, AuditEvent, AuditOutcome, db
 
+__all__ = ["AuditAction", "AuditOutcome", "commit_pending", "record"]
+
 
 def _remote_addr() -> str:
     return (request.remote_addr or "")[:45] if has_request_context() else ""
