@@ -260,6 +260,13 @@ class SecureModelView(PolicyMixin, ModelView):
             return deny(name, self.resource)
         return super()._handle_view(name, **kwargs)
 
+    def handle_action(self, return_view=None):
+        """A bulk action the role may not run is a 403 (audited), not a silent redirect."""
+        name = request.form.get("action", "")
+        if name not in self._actions_data or not self.is_action_allowed(name):
+            return deny(f"action:{name}", self.resource)
+        return super().handle_action(return_view)
+
     def is_action_allowed(self, name):
         needed = self.action_permissions.get(name)
         return needed is not None and self.allows(needed) and super().is_action_allowed(name)

@@ -11,6 +11,7 @@ statements on a bare connection. See bench/README.md for what each number means.
 """
 
 import argparse
+import gc
 import json
 import platform
 import re
@@ -79,12 +80,18 @@ class Database:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
-    def drop(self) -> None:
-        if self.schema:
+    def drop(self, keep: bool) -> None:
+        if keep:
+            print(f"kept for inspection: {self.schema or self.path}"
+                  + (f" (search_path: {self.url})" if self.schema else ""))
+        elif self.schema:
             engine = sa.create_engine(self.base_url)
             with engine.begin() as conn:
                 conn.execute(sa.text(f'DROP SCHEMA "{self.schema}" CASCADE'))
             engine.dispose()
+        else:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
 
 def baseline() -> None:
@@ -155,6 +162,9 @@ def timed(fn, warmups: int, repeats: int) -> tuple[list[float], object]:
         result = fn()
     samples = []
     for _ in range(repeats):
+        # Each run starts with no garbage left by the previous one; collections the run itself
+        # causes still count.
+        gc.collect()
         started = time.perf_counter()
         result = fn()
         samples.append(time.perf_counter() - started)
@@ -404,6 +414,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--analyze", action=argparse.BooleanOptionalAction, default=None,
                         help="run ANALYZE after seeding (default: on PostgreSQL only, as "
                              "autovacuum would; the app never runs it on SQLite)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the SQLite file / PostgreSQL schema to inspect afterwards")
     args = parser.parse_args(argv)
 
     database = Database(args.database_url, args.cases)
@@ -412,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         results = run(database, args, analyze)
     finally:
-        database.drop()
+        database.drop(args.keep)
 
     targets = load_targets(args.targets, database.kind)
     print_table(results, targets)

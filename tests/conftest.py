@@ -206,7 +206,7 @@ def sample(app):
                     risk_level=Level.high, urgency=Level.medium, lead_agency=home)
         consent = Consent(woman=woman, purpose=ConsentPurpose.case_conference,
                           obtained_on=date(2025, 4, 10), method=ConsentMethod.written,
-                          valid_until=date(2026, 3, 31), agencies=[home, police])
+                          valid_until=None, agencies=[home, police])
         meeting = Meeting(kind=MeetingKind.case_conference, held_on=date(2025, 5, 20),
                           place="テスト市役所 会議室", agencies=[home, police], members=[member],
                           agenda="支援方針の確認", minutes="（議事録）", decisions="役割分担を決定")
