@@ -182,7 +182,8 @@ class JapaneseModelConverter(AdminModelConverter):
         field_args["validators"].append(
             validators.AnyOf(accepted, message=_l("選択肢から選んでください。"))
         )
-        field_args["coerce"] = lambda v: v.value if isinstance(v, LabeledEnum) else v
+        # Members, not strings, so that domain code comparing with ``is`` sees what it expects.
+        field_args["coerce"] = lambda v: v if v is None or isinstance(v, enum_cls) else enum_cls(v)
         return Select2Field(**field_args)
 
 

@@ -250,3 +250,12 @@ def test_ledger_page_query_count_does_not_grow_with_rows(app, login_as, sample):
     many = _count_statements(app, client, "/admin/case/?page_size=50")
     assert len(many) == len(few)
     assert not any("count(?)" in s for s in many)
+
+
+def test_an_unknown_choice_is_a_japanese_error_not_a_500(app, login_as, sample):
+    response = post_form(login_as("clerk"), "/admin/case/new/",
+                         _case_form(sample["woman"], status="bogus"))
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert "選択肢" in body or "選んでください" in body
+    assert len(_cases(app)) == 1
