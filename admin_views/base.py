@@ -183,7 +183,8 @@ class JapaneseModelConverter(AdminModelConverter):
             validators.AnyOf(accepted, message=_l("選択肢から選んでください。"))
         )
         # Members, not strings, so that domain code comparing with ``is`` sees what it expects.
-        field_args["coerce"] = lambda v: v if v is None or isinstance(v, enum_cls) else enum_cls(v)
+        # An unknown code stays a string and fails AnyOf with a Japanese message.
+        field_args["coerce"] = lambda v: enum_cls._value2member_map_.get(v, v)
         return Select2Field(**field_args)
 
 
@@ -345,7 +346,7 @@ class SecureModelView(PolicyMixin, ModelView):
     def on_model_delete(self, model):
         super().on_model_delete(model)
         audit.record(AuditAction.delete, object_type=self.resource,
-                     object_id=self.get_pk_value(model), commit=False)
+                     object_id=self.get_pk_value(model), with_change=True)
 
     def delete_model(self, model):
         blocking = dependents(model)

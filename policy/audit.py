@@ -1,9 +1,18 @@
-"""Writing AuditEvents (DOMAIN rule 7): who, when, what, which record, outcome — no personal values."""
+"""Writing AuditEvents (DOMAIN rule 7): who, when, what, which record, outcome — no personal values.
 
-from flask import has_request_context, request
+Two ways an event is written:
+- with the change it describes (``with_change=True``): added to the ORM session, so the change
+  and its event commit or roll back together (deletes, 住所秘匿 steps, consent overrides);
+- everything else (reads, lists, exports, denials, logins): collected during the request and
+  inserted after it on a connection of its own, so recording a read neither flushes nor expires
+  the rows a page or a streamed export is still rendering, and a 403/404 is still recorded.
+"""
+
+from flask import g, has_request_context, request
 from flask_login import current_user
 
 from models import AuditAction, AuditEvent, AuditOutcome, db
+from models.base import utcnow
 
 __all__ = ["AuditAction", "AuditOutcome", "commit_pending", "record"]
 
@@ -27,31 +36,36 @@ def record(
     detail: str = "",
     user_id: int | None = None,
     login_attempted: str = "",
-    commit: bool = False,
-) -> AuditEvent:
-    """Add one event to the session.
+    with_change: bool = False,
+) -> None:
+    """Record one event; see the module docstring for when it reaches the database."""
+    values = {
+        "occurred_at": utcnow(),
+        "user_id": user_id if user_id is not None else _current_user_id(),
+        "login_attempted": login_attempted[:64],
+        "action": action,
+        "outcome": outcome,
+        "object_type": object_type,
+        "object_id": object_id,
+        "detail": detail[:1000],
+        "remote_addr": _remote_addr(),
+    }
+    if with_change:
+        db.session.add(AuditEvent(**values))
+    elif has_request_context():
+        g.setdefault("pending_audit_events", []).append(values)
+    else:
+        _insert([values])
 
-    By default it is committed with the change it describes, or at the end of the request
-    (``commit_pending``), so a read's audit does not expire the rows the page is rendering.
-    """
-    event = AuditEvent(
-        user_id=user_id if user_id is not None else _current_user_id(),
-        login_attempted=login_attempted[:64],
-        action=action,
-        outcome=outcome,
-        object_type=object_type,
-        object_id=object_id,
-        detail=detail[:1000],
-        remote_addr=_remote_addr(),
-    )
-    db.session.add(event)
-    if commit:
-        db.session.commit()
-    return event
+
+def _insert(rows: list[dict]) -> None:
+    with db.engine.begin() as connection:
+        connection.execute(AuditEvent.__table__.insert(), rows)
 
 
 def commit_pending(response):
-    """after_request: persist the events a request recorded (reads, lists, denials)."""
-    if any(isinstance(obj, AuditEvent) for obj in db.session.new):
-        db.session.commit()
+    """after_request: persist the events this request collected."""
+    rows = g.pop("pending_audit_events", None)
+    if rows:
+        _insert(rows)
     return response

@@ -49,7 +49,7 @@ def check_link(link, user=None) -> None:
         link.consent_override_at = utcnow()
         audit.record(AuditAction.consent_override, object_type="meeting_cases",
                      object_id=link.id, detail=f"case_id={link.case_id};agencies="
-                     + ",".join(str(agency.id) for agency in missing), commit=False)
+                     + ",".join(str(agency.id) for agency in missing), with_change=True)
 
 
 def check_meeting(meeting) -> None:

@@ -64,7 +64,7 @@ def route_flag_edit(obj, user=None) -> None:
     obj.address_hidden_requested_at = utcnow()
     audit.record(AuditAction.address_secrecy, object_type=_object_type(obj),
                  object_id=obj.id, detail=f"requested={obj.address_hidden_pending.value}",
-                 commit=False)
+                 with_change=True)
 
 
 def confirm(obj, user=None) -> None:
@@ -75,7 +75,7 @@ def confirm(obj, user=None) -> None:
     obj.address_hidden = change is SecrecyChange.set
     _clear_request(obj)
     audit.record(AuditAction.address_secrecy, object_type=_object_type(obj), object_id=obj.id,
-                 detail=f"confirmed={change.value}", commit=False)
+                 detail=f"confirmed={change.value}", with_change=True)
 
 
 def reject(obj, user=None) -> None:
@@ -85,7 +85,7 @@ def reject(obj, user=None) -> None:
     _clear_request(obj)
     audit.record(AuditAction.address_secrecy, outcome=AuditOutcome.denied,
                  object_type=_object_type(obj), object_id=obj.id,
-                 detail=f"rejected={change.value}", commit=False)
+                 detail=f"rejected={change.value}", with_change=True)
 
 
 def _check_second_person(obj, user) -> None:
