@@ -9,6 +9,8 @@ from datetime import date, datetime
 
 from flask import abort, flash, g, has_request_context, redirect, request, url_for
 from flask_admin import BaseView
+from flask_admin.actions import action
+from flask_admin.babel import lazy_gettext as admin_lazy_gettext
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.form import AdminModelConverter
 from flask_admin.form import Select2Field
@@ -262,6 +264,17 @@ class SecureModelView(PolicyMixin, ModelView):
             return deny(name, self.resource)
         return super()._handle_view(name, **kwargs)
 
+    @action("delete", admin_lazy_gettext("Delete"),
+            admin_lazy_gettext("Are you sure you want to delete selected records?"))
+    def action_delete(self, ids):
+        """Flask-Admin passes the ids as strings; PostgreSQL (psycopg 3) refuses int = varchar."""
+        pk_type = self.model.__mapper__.primary_key[0].type.python_type
+        try:
+            typed = [pk_type(value) for value in ids]
+        except (TypeError, ValueError):
+            abort(404)
+        return super().action_delete(typed)
+
     def handle_action(self, return_view=None):
         """A bulk action the role may not run is a 403 (audited), not a silent redirect."""
         name = request.form.get("action", "")
@@ -280,6 +293,9 @@ class SecureModelView(PolicyMixin, ModelView):
     name_search_column: str | None = None
     search_placeholder_text = None
 
+    # Free-text columns → the people (woman, companions) whose hidden addresses must not show
+    # in them if someone typed one in (minutes, 状況等, notes).
+    masked_text_fields: dict = {}
     # When set, an existing record's form offers only these columns (history stays as decided).
     form_edit_columns: tuple | None = None
 
@@ -327,14 +343,32 @@ class SecureModelView(PolicyMixin, ModelView):
         return and_(*(name_matches(column, term) for term in search.split()))
 
     def on_model_change(self, form, model, is_created):
+        """Every save: policy first (before anything can autoflush the form's changes away),
+        then the view's own domain checks, then the model's rules."""
+        with db.session.no_autoflush:
+            self._keep_masked_text(model)
+            for obj in list(db.session.new) + list(db.session.dirty):
+                if isinstance(obj, AddressMixin):
+                    masking.route_flag_edit(obj)
+            g.audit_changed_fields = changed_field_names(model, is_created)
+        self.check_change(model, is_created)
         problems = model.problems() if hasattr(model, "problems") else []
         if problems:
             raise ValidationError("".join(str(p) for p in problems))
-        for obj in list(db.session.new) + list(db.session.dirty):
-            if isinstance(obj, AddressMixin):
-                masking.route_flag_edit(obj)
-        g.audit_changed_fields = changed_field_names(model, is_created)
         super().on_model_change(form, model, is_created)
+
+    def check_change(self, model, is_created):
+        """Domain rules a view adds (the consent gate …); raise ValidationError to refuse."""
+
+    def _keep_masked_text(self, model):
+        """Free text sent back exactly as it was shown masked keeps its real content."""
+        state = inspect(model)
+        for name, owners in self.masked_text_fields.items():
+            history = state.attrs[name].history
+            if history.deleted and history.added:
+                old = history.deleted[0]
+                if history.added[0] == masking.mask_text(old, owners(model)) != old:
+                    setattr(model, name, old)
 
     def after_model_change(self, form, model, is_created):
         super().after_model_change(form, model, is_created)
@@ -399,12 +433,23 @@ class SecureModelView(PolicyMixin, ModelView):
         """One choke point for list, details and export cells: 住所秘匿 is masked here."""
         if name in masking.MASKED_NAMES and masking.is_masked(model):
             return masking.MASK
-        return super()._get_list_value(context, model, name, column_formatters,
-                                       column_type_formatters)
+        value = super()._get_list_value(context, model, name, column_formatters,
+                                        column_type_formatters)
+        if name in self.masked_text_fields:
+            return masking.mask_text(value, self.masked_text_fields[name](model))
+        return value
 
     def edit_form(self, obj=None):
         """Masked addresses stay masked in the form; the mask is never saved back."""
         form = super().edit_form(obj)
+        for name, owners in self.masked_text_fields.items():
+            field = getattr(form, name, None)
+            original = getattr(obj, name, None)
+            if field is not None and original and field.data == original:
+                masked = masking.mask_text(original, owners(obj))
+                if masked != original:
+                    field.data = masked
+                    field.render_kw = {**(field.render_kw or {}), "readonly": True}
         for record, fields in self._address_forms(form, obj):
             if masking.is_masked(record):
                 for name in ADDRESS_FIELDS:

@@ -16,6 +16,7 @@ from models import Case, CaseReview, RoleAssignment, SupportRecord
 from models.cases import is_review_overdue
 from models.council import review_interval_months
 from models.women import name_matches
+from policy import masking
 from policy.matrix import LIST, allowed
 
 CASE_LABELS = {
@@ -66,6 +67,7 @@ class CaseView(SecureModelView):
     """The ledger: one row per case, the columns of 様式1, filtered and sorted on indexes."""
 
     resource = "case"
+    masked_text_fields = {"note": masking.people_of_case, "end_reason": masking.people_of_case}
 
     column_list = ("number", "woman", "birth", "received_on", "status", "levels", "lead_agency",
                    "last_review_on")
@@ -131,6 +133,8 @@ class CaseReviewView(SecureModelView):
     """管理記録 (様式1): at each meeting, the lead agency then, the situation and the policy."""
 
     resource = "case_review"
+    masked_text_fields = {"situation": lambda m: masking.people_of_case(m.case),
+                          "support_policy": lambda m: masking.people_of_case(m.case)}
 
     column_list = ("case", "reviewed_on", "meeting", "lead_agency", "risk_level", "urgency")
     column_sortable_list = (("case", "case.number"), "reviewed_on")
@@ -150,6 +154,7 @@ class SupportRecordView(SecureModelView):
     """支援経過: what each agency did, day by day."""
 
     resource = "support_record"
+    masked_text_fields = {"content": lambda m: masking.people_of_case(m.case)}
 
     column_list = ("case", "recorded_on", "agency", "kind")
     column_sortable_list = (("case", "case.number"), "recorded_on")

@@ -5,11 +5,13 @@ from wtforms.validators import ValidationError
 
 from admin_views.ajax import CaseLoader
 from admin_views.base import SecureModelView
-from policy import consent, scoping
+from policy import consent, masking, scoping
 
 
 class MeetingView(SecureModelView):
     resource = "meeting"
+    masked_text_fields = {name: masking.people_of_meeting
+                          for name in ("agenda", "minutes", "decisions")}
 
     column_list = ("held_on", "kind", "place", "agencies", "next_meeting_on")
     column_details_list = ("kind", "held_on", "place", "agencies", "members", "cases", "agenda",
@@ -39,12 +41,11 @@ class MeetingView(SecureModelView):
     form_columns = ("kind", "held_on", "place", "agencies", "members", "agenda", "minutes",
                     "decisions", "next_meeting_on")
 
-    def on_model_change(self, form, model, is_created):
+    def check_change(self, model, is_created):
         try:
             consent.check_meeting(model)
         except consent.ConsentGateError as error:
             raise ValidationError(str(error)) from error
-        super().on_model_change(form, model, is_created)
 
 
 class MeetingCaseView(SecureModelView):
@@ -70,9 +71,8 @@ class MeetingCaseView(SecureModelView):
     }}
     form_ajax_refs = {"case": CaseLoader()}
 
-    def on_model_change(self, form, model, is_created):
+    def check_change(self, model, is_created):
         try:
             consent.check_link(model)
         except consent.ConsentGateError as error:
             raise ValidationError(str(error)) from error
-        super().on_model_change(form, model, is_created)

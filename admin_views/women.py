@@ -7,6 +7,7 @@ from admin_views.base import SecureModelView
 from admin_views.formatting import birth_with_age, name_with_furigana
 from admin_views.forms import KanaField
 from models import Companion
+from policy import masking
 
 ADDRESS_COLUMNS = ("postal_code", "prefecture", "municipality", "street", "katagaki",
                    "address_hidden")
@@ -33,6 +34,7 @@ class CompanionInline(InlineFormAdmin):
 
 class WomanView(SecureModelView):
     resource = "woman"
+    masked_text_fields = {"note": masking.people_of_woman}
 
     column_list = ("name", "alias", "birth_date", "referral_route", "address_line",
                    "address_hidden", "address_hidden_pending", "phone")

@@ -119,3 +119,37 @@ def _never_save_the_mask(session, flush_context, instances) -> None:
             for name in ADDRESS_FIELDS:
                 if getattr(obj, name) == MASK:
                     setattr(obj, name, "")
+
+
+def _secret_fragments(owners, user=None) -> list[str]:
+    """The pieces of hidden addresses a person might have typed into free text."""
+    fragments = set()
+    for owner in owners:
+        if not is_masked(owner, user):
+            continue
+        for piece in (owner.address_line, owner.street, owner.katagaki,
+                      f"{owner.municipality}{owner.street}"):
+            if piece and len(piece) >= 3:
+                fragments.add(piece)
+    return sorted(fragments, key=len, reverse=True)
+
+
+def mask_text(text, owners, user=None):
+    """Free text (minutes, 状況等, notes) with any hidden address of ``owners`` masked."""
+    if not text or not isinstance(text, str):
+        return text
+    for fragment in _secret_fragments(owners, user):
+        text = text.replace(fragment, MASK)
+    return text
+
+
+def people_of_case(case) -> list:
+    return [case.woman, *case.woman.companions] if case is not None and case.woman else []
+
+
+def people_of_woman(woman) -> list:
+    return [woman, *woman.companions] if woman is not None else []
+
+
+def people_of_meeting(meeting) -> list:
+    return [person for link in meeting.case_links for person in people_of_case(link.case)]

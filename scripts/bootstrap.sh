@@ -10,3 +10,11 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
 bash scripts/i18n.sh compile >/dev/null
+# The end-to-end tests drive a real Chromium from Debian's packages (Playwright's own browser
+# download cannot reach a closed network). Installed when missing and we may; otherwise those
+# tests report themselves skipped.
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+  echo "Chromium をインストールします（ブラウザーテスト用）…"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
+    || echo "Chromium をインストールできませんでした。ブラウザーテストはスキップされます。"
+fi

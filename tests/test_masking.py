@@ -142,3 +142,26 @@ def test_the_mask_is_never_stored(app, sample):
         companion.street = MASK
         db.session.commit()
         assert db.session.get(Companion, 1).street == ""
+
+
+def test_hidden_address_typed_into_minutes_is_masked_and_kept(app, login_as, hidden):
+    from models import Meeting
+
+    with app.app_context():
+        meeting = db.session.get(Meeting, hidden["meeting"])
+        meeting.minutes = f"本人は{STREET}に住んでいる。転居を検討。"
+        db.session.commit()
+    client = login_as("clerk")
+    body = client.get(f"/admin/meeting/details/?id={hidden['meeting']}").get_data(as_text=True)
+    assert STREET not in body and f"本人は{MASK}に住んでいる" in body
+    url = f"/admin/meeting/edit/?id={hidden['meeting']}"
+    assert STREET not in client.get(url).get_data(as_text=True)
+    response = post_form(client, url, {
+        "kind": "case_conference", "held_on": "2025-05-20", "place": "", "agencies": ["1", "2"],
+        "members": ["1"], "agenda": "支援方針の確認", "decisions": "役割分担を決定",
+        "minutes": f"本人は{MASK}に住んでいる。転居を検討。", "next_meeting_on": ""})
+    assert response.status_code == 302
+    with app.app_context():
+        assert STREET in db.session.get(Meeting, hidden["meeting"]).minutes
+    coordinator = login_as("coordinator").get(f"/admin/meeting/details/?id={hidden['meeting']}")
+    assert STREET in coordinator.get_data(as_text=True)

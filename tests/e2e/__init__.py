@@ -1,0 +1,1 @@
+"""End-to-end journeys in a real (headless, system) Chromium against a live server."""
