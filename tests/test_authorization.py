@@ -96,3 +96,10 @@ def test_matrix_grants_nothing_the_data_file_does_not():
         for role, actions in MATRIX[resource].items():
             for action in actions:
                 assert role.value in expected[action], (resource, role.value, action)
+
+
+def test_the_printed_matrix_is_current():
+    from policy.matrix_doc import markdown
+
+    printed = (Path(__file__).parent.parent / "docs" / "access-matrix.md").read_text()
+    assert printed == markdown(), "run: python -m policy.matrix_doc > docs/access-matrix.md"
