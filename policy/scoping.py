@@ -9,7 +9,7 @@ with no rule here is empty for a scoped user (deny by default).
 from datetime import date
 
 from flask_login import current_user
-from sqlalchemy import and_, exists, false, or_, select, true
+from sqlalchemy import and_, exists, false, or_, select, true, union
 
 from models import (
     Agency,
@@ -46,23 +46,24 @@ def consent_covers(woman_id_column, agency_id: int, day: date):
 
 
 def visible_case_ids(user, day: date | None = None):
-    """A SELECT of the case ids this agency user may see today."""
+    """A SELECT of the case ids this agency user may see on ``day``.
+
+    Starts from the agency's own rows (role assignments, meeting attendance: both indexed by
+    agency), so the cost follows the agency's caseload, not the size of the ledger.
+    """
     day = day or date.today()
     agency_id = user.agency_id
     if agency_id is None:
         return select(Case.id).where(false())
-    holds_role = exists().where(
-        RoleAssignment.case_id == Case.id,
+    holds_role = select(RoleAssignment.case_id).where(
         RoleAssignment.agency_id == agency_id,
         RoleAssignment.valid_from <= day,
         or_(RoleAssignment.valid_to.is_(None), RoleAssignment.valid_to >= day),
     )
-    attends = exists().where(
-        MeetingCase.case_id == Case.id,
-        meeting_agencies.c.meeting_id == MeetingCase.meeting_id,
-        meeting_agencies.c.agency_id == agency_id,
-    )
-    return select(Case.id).where(or_(holds_role, attends),
+    attends = select(MeetingCase.case_id).join(
+        meeting_agencies, meeting_agencies.c.meeting_id == MeetingCase.meeting_id
+    ).where(meeting_agencies.c.agency_id == agency_id)
+    return select(Case.id).where(Case.id.in_(union(holds_role, attends)),
                                  consent_covers(Case.woman_id, agency_id, day))
 
 
