@@ -13,6 +13,7 @@ statements on a bare connection. See bench/README.md for what each number means.
 import argparse
 import gc
 import json
+import os
 import platform
 import re
 import statistics
@@ -213,7 +214,7 @@ def ledger_requests(filters: dict, sort: str, today: date) -> list[dict]:
         {"key": "ledger_page_size_100", "label": "台帳 1ページ目（100件表示: 文の数が増えないこと）",
          "url": f"{LEDGER}?page_size=100", "where": sa.true()},
         {"key": "ledger_page_100", "label": "台帳 100ページ目（OFFSET 4950）",
-         "url": f"{LEDGER}?page=99&page_size=50", "where": sa.true()},
+         "url": f"{LEDGER}?page=99&page_size=50", "where": sa.true(), "offset": 4950},
         {"key": "filter_status", "label": "絞り込み 状況=支援中",
          "url": f"{LEDGER}?flt1_{filters['status']}=supporting&page_size=50",
          "where": Case.status == CaseStatus.supporting},
@@ -264,15 +265,19 @@ def measure_ledger(app, client, log: StatementLog, spec: dict, warmups: int,
     with app.app_context():
         matches = db.session.scalar(sa.select(sa.func.count()).select_from(Case)
                                     .where(spec["where"]))
+    page_size = int(re.search(r"page_size=(\d+)", spec["url"]).group(1))
+    rows = page.count(ROW_MARK)
     return {
         "label": spec["label"], "url": spec["url"], **summarise(samples),
         "sql_median_ms": round(statistics.median(sql_samples[warmups:]) * 1000, 2),
-        "statements": len(log.statements), "rows_on_page": page.count(ROW_MARK),
-        "matches": matches, "_statements": list(log.statements),
+        "statements": len(log.statements), "rows_on_page": rows, "matches": matches,
+        # The page must show what the count promises, or the timing is of the wrong thing.
+        "rows_as_expected": rows == min(page_size, max(0, matches - spec.get("offset", 0))),
+        "_statements": list(log.statements),
     }
 
 
-def raw_statements(today: date) -> list[dict]:
+def raw_statements() -> list[dict]:
     """Building blocks on a bare connection: why the app queries the way it does."""
     cases, women = Case.__table__, Woman.__table__
     naive_name = sa.cast(women.c.name, sa.String)
@@ -378,24 +383,33 @@ def check(results: dict, targets: dict) -> list[str]:
 
 def print_table(results: dict, targets: dict) -> None:
     meta = results["meta"]
-    print(f"\n{meta['database']}  {meta['cases']:,} cases  "
+    print(f"\n{meta['database']} {meta['server_version']}  {meta['cases']:,} cases  "
           f"(seeded in {results['seed']['seconds']} s, {meta['repeats']} runs after "
-          f"{meta['warmups']} warm-ups)")
+          f"{meta['warmups']} warm-ups; load average before/after "
+          f"{meta['load_average_before']} / {meta['load_average_after']} on {meta['cpus']} CPUs)")
     header = (f"{'measure':<30} {'median':>8} {'p95':>8} {'budget':>7} {'sql':>8} "
               f"{'stmts':>5} {'rows':>4} {'matches':>8}  label")
     print(header)
     print("-" * len(header))
     for key, r in results["ledger"].items():
         budget = targets.get(key, "")
+        rows = f"{r['rows_on_page']}{'' if r['rows_as_expected'] else '!'}"
         print(f"{key:<30} {r['median_ms']:>8.1f} {r['p95_ms']:>8.1f} {budget:>7} "
-              f"{r['sql_median_ms']:>8.1f} {r['statements']:>5} {r['rows_on_page']:>4} "
+              f"{r['sql_median_ms']:>8.1f} {r['statements']:>5} {rows:>4} "
               f"{r['matches']:>8}  {r['label']}")
     for key, r in results["sql"].items():
         budget = targets.get(key, "")
         print(f"{key:<30} {r['median_ms']:>8.1f} {r['p95_ms']:>8.1f} {budget:>7} "
               f"{'':>8} {'':>5} {'':>4} {r['rows']:>8}  {r['label']}")
+    busy = meta["load_average_before"] and meta["cpus"] and \
+        meta["load_average_before"][0] > 0.5 * meta["cpus"]
+    if busy:
+        print(f"NOTE: the machine was already busy (1-minute load average "
+              f"{meta['load_average_before'][0]} on {meta['cpus']} CPUs before the run): other "
+              f"work inflates medians and p95s; rerun on an idle machine before trusting them.")
     print("(ms. sql = median time spent in cursor.execute per request (row fetching excluded); "
-          "stmts = statements per request; rows = rows on the page; matches = rows matching)")
+          "stmts = statements per request; rows = rows on the page, ! when not what matches "
+          "promises; matches = rows matching)")
 
 
 # --------------------------------------------------------------------------- main
@@ -452,6 +466,7 @@ def run(database: Database, args, analyze: bool) -> dict:
         **FAST_ARGON2,
     })
     today = date.today()
+    load_before = _load()
     print(f"seeding {args.cases:,} cases into {database.kind} ...", flush=True)
     seeded = build(app, args.cases, analyze)
     print(f"seeded in {seeded['seconds']} s: {seeded['rows']}", flush=True)
@@ -475,7 +490,7 @@ def run(database: Database, args, analyze: bool) -> dict:
         result["sql_statements"] = [" ".join(s.split())[:300] for s, _ in statements]
 
     raw = {}
-    for spec in raw_statements(today):
+    for spec in raw_statements():
         print(f"  {spec['key']} ...", flush=True)
         raw[spec["key"]] = measure_raw(app, log, spec, args.warmups, args.repeats)
 
@@ -486,15 +501,19 @@ def run(database: Database, args, analyze: bool) -> dict:
         "meta": {"database": database.kind, "server_version": server, "cases": args.cases,
                  "repeats": args.repeats, "warmups": args.warmups, "date": today.isoformat(),
                  "python": platform.python_version(), "machine": platform.machine(),
-                 "cpus": _cpus(), "sqlalchemy": sa.__version__},
+                 "cpus": _cpus(), "sqlalchemy": sa.__version__,
+                 "load_average_before": load_before, "load_average_after": _load()},
         "seed": seeded, "ledger": ledger, "sql": raw, "plans": plans,
     }
 
 
 def _cpus() -> int | None:
-    import os
-
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def _load() -> list[float] | None:
+    """1/5/15-minute load averages: other work on the machine shows up in the p95s."""
+    return [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
 
 
 if __name__ == "__main__":

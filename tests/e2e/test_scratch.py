@@ -1,26 +1,16 @@
-from pathlib import Path
-
 from tests.e2e.conftest import log_in
 
 
-def dump(page, name):
-    Path(f"/tmp/e2e/{name}.html").write_text(page.content())
-    Path(f"/tmp/e2e/{name}.txt").write_text(page.inner_text("body"))
-
-
-def test_dump(page, sample, watch):
+def test_sweep(page, sample, watch):
     log_in(page, "coordinator")
     page.goto("/admin/case/")
+    page.add_script_tag(url="/static/js/ja.js")
     page.get_by_role("link", name="条件を追加").click()
-    page.locator(".field-filters").get_by_text("状況", exact=True).click()
-    page.wait_for_timeout(500)
-    dump(page, "filter")
-    page.screenshot(path="/tmp/e2e/filter.png")
-    page.goto("/admin/case/new/")
-    page.locator("#s2id_woman").click()
-    page.wait_for_timeout(300)
-    page.keyboard.type("zzz")
-    page.wait_for_timeout(1000)
-    dump(page, "picker")
-    page.screenshot(path="/tmp/e2e/picker.png")
-    print(watch.__dict__)
+    page.locator(".field-filters").get_by_text("相談受理年月日（この日より後）", exact=True).click()
+    page.locator("input.filter-val").click()
+    print(page.locator(".daterangepicker").first.inner_text()[:100].replace("\n", " "))
+    page.goto("/admin/woman/new/")
+    page.get_by_role("button", name="追加 同伴家族").click()
+    print(page.locator("#companions").inner_html()[:1500])
+    page.locator("#companions .inline-field-list").get_by_text("氏名").click()
+    print(page.evaluate("document.activeElement.id"))
