@@ -4,6 +4,7 @@ import sys
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from models import Agency, Role, User, db
@@ -21,6 +22,7 @@ def register_cli(app: Flask) -> None:
 @click.option("--agency", default=None, help="所属機関名（関係機関担当者は必須）")
 @click.option("--display-name", default="", help="表示名")
 @click.option("--password-stdin", is_flag=True, help="パスワードを標準入力から読む")
+@with_appcontext
 def create_user(login, role, agency, display_name, password_stdin):
     """利用者アカウントを作成する。パスワードは標準入力からのみ受け付ける。"""
     if not password_stdin:
@@ -48,6 +50,7 @@ def create_user(login, role, agency, display_name, password_stdin):
 @click.command("demo-data")
 @click.option("--force", is_flag=True, help="ケースが既にあるデータベースにも追加する")
 @click.option("--seed", default=20250401, show_default=True, help="乱数の種（同じ種なら同じデータ）")
+@with_appcontext
 def demo_data(force, seed):
     """架空のデモデータを投入し、役割ごとのデモ用ログインを表示する。"""
     from demo import has_case_data, load_demo_data
