@@ -13,6 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 import models
+from admin_views.formatting import format_local_datetime
 from config import INSTANCE_DIR, load_config
 from extensions import babel, csrf, db, login_manager, migrate
 from japanese.wareki import format_wareki_with_western
@@ -53,6 +54,7 @@ def create_app(config: dict | None = None) -> Flask:
     _init_admin(app)
     _init_errors(app)
     app.jinja_env.filters["wareki"] = format_wareki_with_western
+    app.jinja_env.filters["local_datetime"] = format_local_datetime
     app.after_request(audit.commit_pending)
 
     from cli import register_cli

@@ -13,7 +13,7 @@ class AuditEventView(SecureModelView):
     column_filters = ("occurred_at", "action", "outcome", "object_type", "object_id")
     column_default_sort = ("occurred_at", True)
     column_labels = {
-        "occurred_at": _l("日時（UTC）"),
+        "occurred_at": _l("日時"),
         "user": _l("利用者"),
         "login_attempted": _l("入力されたログインID"),
         "action": _l("操作"),

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from wtforms import validators
 from wtforms.validators import ValidationError
 
+from admin_views.formatting import format_local_datetime
 from admin_views.forms import BaseForm, WarekiDateField
 from japanese.wareki import format_wareki_with_western
 from models import AuditAction, AuditOutcome, LabeledEnum, db
@@ -82,11 +83,13 @@ def _format_enum(view, value, name=None):
 
 
 def _format_date(view, value, name=None):
+    if isinstance(value, datetime):  # a datetime is a date too; the dict order is not enough
+        return _format_datetime(view, value, name)
     return format_wareki_with_western(value)
 
 
 def _format_datetime(view, value, name=None):
-    return value.strftime("%Y-%m-%d %H:%M")
+    return format_local_datetime(value)
 
 
 def type_formatters() -> dict:

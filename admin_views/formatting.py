@@ -1,11 +1,21 @@
 """Cell formatters shared by list and details pages (Flask-Admin column_formatters signature)."""
 
-from datetime import date
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
 
 from japanese.age import age_on
 from japanese.wareki import format_wareki_with_western
+
+JST = ZoneInfo("Asia/Tokyo")
+
+
+def format_local_datetime(value: datetime) -> str:
+    """Stored in UTC (SQLite hands it back naive); shown in Japan time, 和暦 with the western."""
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    local = aware.astimezone(JST)
+    return f"{format_wareki_with_western(local.date())} {local:%H:%M}"
 
 
 def wareki_or_blank(value) -> str:

@@ -9,7 +9,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
-bash scripts/i18n.sh compile >/dev/null
+bash scripts/i18n.sh compile >/dev/null 2>&1 || {
+  echo "翻訳カタログのコンパイルに失敗しました: bash scripts/i18n.sh compile" >&2; exit 1; }
 # The end-to-end tests drive a real Chromium from Debian's packages (Playwright's own browser
 # download cannot reach a closed network). Installed when missing and we may; otherwise those
 # tests report themselves skipped.

@@ -147,8 +147,20 @@ def page(browser, live_server, watch):
 
 def log_in(page, role: str, password: str = PASSWORD) -> None:
     """Through the real login form, as ``test-<role>``; ends on the panel's home page."""
-    page.goto("/login")
+    if urlsplit(page.url).path != "/login":
+        page.goto("/login")
     page.get_by_label("ログインID").fill(f"test-{role}")
     page.get_by_label("パスワード").fill(password)
-    page.get_by_role("button", name="ログイン").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="ログイン").click()
     expect(page).to_have_url(re.compile(r"/admin/$"))
+
+
+def navigate(page, locator) -> None:
+    """Click a link or button and wait until the page it leads to has loaded.
+
+    Loaded means its scripts have run: a click before Bootstrap or Flask-Admin's form.js is ready
+    would open no menu or call an undefined ``faForm``.
+    """
+    with page.expect_navigation():
+        locator.click()
