@@ -104,6 +104,7 @@ class CaseView(SecureModelView):
                     "urgency", "lead_agency", "main_support_agency", "main_support_designated",
                     "note")
     form_ajax_refs = {"woman": WomanLoader()}
+    form_args = {"woman": {"label": _l("支援対象女性")}}
 
     def search_clause(self, search):
         """Each term matches a case number (prefix) or the woman's names."""

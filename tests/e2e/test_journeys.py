@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from models import Companion, Woman, db
-from tests.e2e.conftest import log_in
+from tests.e2e.conftest import log_in, navigate
 from tests.english import english_words
 
 pytestmark = pytest.mark.e2e
@@ -31,7 +31,7 @@ def assert_japanese(page) -> None:
 
 def open_menu(page, group: str, item: str) -> None:
     page.get_by_role("link", name=group, exact=True).click()
-    page.locator(".dropdown-menu.show").get_by_role("link", name=item, exact=True).click()
+    navigate(page, page.locator(".dropdown-menu.show").get_by_role("link", name=item, exact=True))
     expect(page.locator("h4")).to_have_text(item)
 
 
@@ -47,6 +47,13 @@ def save_screenshot(page, path: Path) -> None:
         path.write_bytes(png)
     except OSError:
         pass
+
+
+def search_ledger(page, text: str) -> None:
+    search = page.get_by_placeholder("番号・氏名・フリガナで検索")
+    search.fill(text)
+    with page.expect_navigation():
+        search.press("Enter")
 
 
 def select2_choose(page, container, text: str) -> None:
@@ -67,7 +74,7 @@ def test_clerk_registers_a_woman_with_a_companion(page, app):
     log_in(page, "clerk")
 
     open_menu(page, "ケース管理", "支援対象女性")
-    page.get_by_role("link", name="新規作成").click()
+    navigate(page, page.get_by_role("link", name="新規作成"))
     expect(page).to_have_url(re.compile(r"/admin/woman/new/"))
     assert_japanese(page)
     page.get_by_label("氏名").fill("石田 綾")
@@ -76,7 +83,7 @@ def test_clerk_registers_a_woman_with_a_companion(page, app):
     expect(birth).to_have_attribute("placeholder", re.compile("令和7年4月1日"))
     # 令和3年 is 2021, not a leap year: there is no 2月29日.
     birth.fill("R3.2.29")
-    page.get_by_role("button", name="保存", exact=True).click()
+    navigate(page, page.get_by_role("button", name="保存", exact=True))
 
     birth_group = page.locator(".form-group").filter(has=page.locator("#birth_date"))
     expect(birth_group).to_contain_text("存在しない日付です")
@@ -92,7 +99,7 @@ def test_clerk_registers_a_woman_with_a_companion(page, app):
     expect(companion.locator(".select2-chosen")).to_have_text("子")
     page.locator("#companions-0-birth_date").fill("2019/5/1")
     assert_japanese(page)
-    page.get_by_role("button", name="保存", exact=True).click()
+    navigate(page, page.get_by_role("button", name="保存", exact=True))
 
     expect(page).to_have_url(re.compile(r"/admin/woman/"))
     expect(page.locator(".alert-success")).to_contain_text("作成しました")
@@ -116,23 +123,17 @@ def test_coordinator_searches_filters_and_pages_the_ledger(page, sample):
     expect(ledger_rows(page)).to_have_count(1)
     assert_japanese(page)
 
-    search = page.get_by_placeholder("番号・氏名・フリガナで検索")
-    search.fill("あおき")  # her reading typed in hiragana, stored in katakana
-    search.press("Enter")
+    search_ledger(page, "あおき")  # her reading typed in hiragana, stored in katakana
     expect(page).to_have_url(re.compile(r"search="))
     expect(ledger_rows(page)).to_have_count(1)
     expect(ledger_rows(page).first).to_contain_text("青木 明美")
     assert_japanese(page)
 
-    search = page.get_by_placeholder("番号・氏名・フリガナで検索")
-    search.fill("いしだ")
-    search.press("Enter")
+    search_ledger(page, "いしだ")
     expect(page.locator("table.model-list")).not_to_contain_text("青木")
     assert_japanese(page)
 
-    search = page.get_by_placeholder("番号・氏名・フリガナで検索")
-    search.fill(sample["case_number"])
-    search.press("Enter")
+    search_ledger(page, sample["case_number"])
     expect(ledger_rows(page)).to_have_count(1)
     expect(ledger_rows(page).first).to_contain_text(sample["case_number"])
     expect(ledger_rows(page).first).to_contain_text("アオキ アケミ")
@@ -144,7 +145,7 @@ def test_coordinator_searches_filters_and_pages_the_ledger(page, sample):
     expect(filter_row.locator(".select2-container.filter-op .select2-chosen")).to_have_text("等しい")
     select2_choose(page, filter_row.locator(".select2-container.filter-val"), "支援中")
     assert_japanese(page)
-    page.get_by_role("button", name="適用").click()
+    navigate(page, page.get_by_role("button", name="適用"))
     expect(page).to_have_url(re.compile(r"flt\d+_\d+=supporting"))
     expect(ledger_rows(page)).to_have_count(1)
     expect(ledger_rows(page).first).to_contain_text("支援中")
@@ -153,14 +154,14 @@ def test_coordinator_searches_filters_and_pages_the_ledger(page, sample):
     # The same filter, another value: the case is no longer listed.
     filter_row = page.locator("table.filters tr").filter(has_text="状況")
     select2_choose(page, filter_row.locator(".select2-container.filter-val"), "終結")
-    page.get_by_role("button", name="適用").click()
+    navigate(page, page.get_by_role("button", name="適用"))
     expect(page).to_have_url(re.compile(r"flt\d+_\d+=closed"))
     expect(page.locator("table.model-list")).not_to_contain_text("青木")
     assert_japanese(page)
 
     page.goto("/admin/case/")
     page.get_by_role("link", name=re.compile(r"^\s*50 件\s*$")).click()
-    page.locator(".dropdown-menu.show").get_by_role("link", name="20件").click()
+    navigate(page, page.locator(".dropdown-menu.show").get_by_role("link", name="20件"))
     expect(page).to_have_url(re.compile(r"page_size=20"))
     expect(page.get_by_role("link", name=re.compile(r"^\s*20 件\s*$"))).to_be_visible()
     expect(ledger_rows(page)).to_have_count(1)
@@ -173,7 +174,7 @@ def test_coordinator_searches_filters_and_pages_the_ledger(page, sample):
 def test_case_form_woman_picker_speaks_japanese(page, sample):
     log_in(page, "coordinator")
     page.goto("/admin/case/")
-    page.get_by_role("link", name="新規作成").click()
+    navigate(page, page.get_by_role("link", name="新規作成"))
     picker = page.locator("#s2id_woman")
     expect(picker.locator(".select2-chosen")).to_have_text("選択してください")
     picker.click()
@@ -193,7 +194,7 @@ def test_case_form_woman_picker_speaks_japanese(page, sample):
     expect(picker.locator(".select2-chosen")).to_contain_text("青木 明美")
 
     page.get_by_label("相談受理年月日").fill("R7.6.1")
-    page.get_by_role("button", name="保存", exact=True).click()
+    navigate(page, page.get_by_role("button", name="保存", exact=True))
     expect(page.locator(".alert-success")).to_contain_text("作成しました")
     expect(ledger_rows(page).filter(has_text="令和7年6月1日")).to_contain_text("青木 明美")
     assert_japanese(page)
@@ -224,7 +225,7 @@ def test_logout_leaves_nothing_behind_the_back_button(page, sample):
     open_menu(page, "ケース管理", "ケース進行管理台帳")
     expect(ledger_rows(page)).to_have_count(1)
 
-    page.locator(".navbar").get_by_role("button", name="ログアウト").click()
+    navigate(page, page.locator(".navbar").get_by_role("button", name="ログアウト"))
     expect(page).to_have_url(re.compile(r"/login$"))
     expect(page.get_by_role("alert")).to_have_text("ログアウトしました。")
     assert_japanese(page)
@@ -265,8 +266,9 @@ def test_companion_labels_belong_to_the_companion_fields(page, sample):
     page.goto("/admin/woman/new/")
     page.get_by_role("button", name="追加 同伴家族").click()
     companion = page.locator("#companions-0")
+    expect(page.locator("#companions-0-name")).to_be_visible()
     companion.locator("label").filter(has_text="氏名").click()  # a person clicks the label
-    expect(page.locator("#companions-0-name")).to_be_focused()
+    assert page.evaluate("document.activeElement.id") == "companions-0-name"
 
 
 @pytest.mark.xfail(strict=True, reason="利用者アカウント details: the member relation has no "
@@ -274,8 +276,8 @@ def test_companion_labels_belong_to_the_companion_fields(page, sample):
 def test_account_details_are_japanese(page):
     log_in(page, "admin")
     page.goto("/admin/user/")
-    page.locator("table.model-list tbody tr").filter(has_text="test-clerk").get_by_title(
-        "レコードを表示").click()
+    navigate(page, page.locator("table.model-list tbody tr").filter(
+        has_text="test-clerk").get_by_title("レコードを表示"))
     expect(page.locator("table")).to_contain_text("事務担当テスト")
     # Login IDs are data, not language.
     text = page.inner_text("body").replace("test-clerk", "")
@@ -288,7 +290,8 @@ def test_audit_log_shows_the_time_of_each_event(page):
     log_in(page, "admin")
     page.goto("/admin/audit_event/")
     first_time = page.locator("table.model-list tbody tr").first.locator("td.col-occurred_at")
-    expect(first_time).to_have_text(re.compile(r"\d{1,2}:\d{2}"))
+    expect(first_time).to_have_text(re.compile(r"\d{4}-\d{2}-\d{2}"))  # the row is there
+    assert re.search(r"\d{1,2}:\d{2}", first_time.inner_text()), first_time.inner_text()
 
 
 @pytest.mark.xfail(strict=True, reason="監査ログ shows raw codes: 対象の種類 'case', 詳細 "
@@ -297,7 +300,7 @@ def test_audit_log_is_japanese(page, sample):
     log_in(page, "coordinator")
     page.goto("/admin/case/")
     page.goto(f"/admin/case/details/?id={sample['case']}")
-    page.locator(".navbar").get_by_role("button", name="ログアウト").click()
+    navigate(page, page.locator(".navbar").get_by_role("button", name="ログアウト"))
     log_in(page, "admin")
     page.goto("/admin/audit_event/")
     expect(page.locator("table.model-list tbody tr")).not_to_have_count(0)
