@@ -21,6 +21,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import and_, func, inspect
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import MANYTOONE
 from wtforms import validators
 from wtforms.validators import ValidationError
 
@@ -117,6 +118,11 @@ def changed_field_names(model, is_created: bool) -> list[str]:
         if state.attrs[rel.key].history.has_changes():
             names.append(rel.key)
     return names
+
+
+def _required(relationship_attribute) -> bool:
+    prop = relationship_attribute.property
+    return prop.direction is MANYTOONE and all(not c.nullable for c in prop.local_columns)
 
 
 def current_role():
@@ -314,6 +320,15 @@ class SecureModelView(PolicyMixin, ModelView):
             return self.scaffold_form()
         finally:
             self.form_columns = declared
+
+    def _order_by(self, query, joins, sort_joins, sort_field, sort_desc):
+        """Sort through a required many-to-one (a case's woman) with an inner join: the same
+        rows, but the database can then walk the sort column's index instead of sorting all."""
+        if sort_field is None or not sort_joins or not all(map(_required, sort_joins)):
+            return super()._order_by(query, joins, sort_joins, sort_field, sort_desc)
+        query, joins, alias = self._apply_path_joins(query, joins, sort_joins, inner_join=True)
+        column = sort_field if alias is None else getattr(alias, sort_field.key)
+        return query.order_by(column.desc() if sort_desc else column), joins
 
     def get_count_query(self):
         """count(*), not Flask-Admin's count(?) with a bound '*', which SQLite runs far slower."""

@@ -202,8 +202,8 @@ def seed(session: Session, n_cases: int, seed: int = 1, today: date | None = Non
         if i == rare_at:
             name, furigana, alias = RARE_NAME, RARE_FURIGANA, ""
         else:
-            (sur, sur_kana), (given, given_kana) = (rng.choices(surnames, cum_weights=cum_weights)[0],
-                                                    rng.choice(GIVEN_NAMES))
+            sur, sur_kana = rng.choices(surnames, cum_weights=cum_weights)[0]
+            given, given_kana = rng.choice(GIVEN_NAMES)
             name, furigana = f"{sur} {given}", f"{sur_kana}\u3000{given_kana}"
             alias = ""
             if rng.random() < 0.03:  # 通称: e.g. the surname she still uses at work
