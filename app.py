@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import joinedload
 
 import models
 from admin_views.formatting import format_local_datetime
@@ -87,7 +88,9 @@ def _init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        user = db.session.get(models.User, int(user_id)) if user_id.isdigit() else None
+        # The agency is shown in the navbar of every page: load it with the user.
+        user = (db.session.get(models.User, int(user_id), options=[joinedload(models.User.agency)])
+                if user_id.isdigit() else None)
         return user if user is not None and user.is_active else None
 
     from admin_views.auth import bp
