@@ -84,7 +84,9 @@ def pytest_runtest_call(item):
 def live_server(app):
     """The test's app on http://127.0.0.1:<free port>, shut down and closed afterwards."""
     server = make_server(LOCAL_HOST, 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
+    # A short poll interval: shutdown() waits for the loop to notice, 0.5 s by default.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              name="e2e-live-server", daemon=True)
     thread.start()
     try:
         yield f"http://{LOCAL_HOST}:{server.server_port}"
