@@ -4,8 +4,9 @@ Flask-Admin's default loader runs ``CAST(col AS VARCHAR) ILIKE '%t%'`` over ever
 the chosen row with ``session.get``; these go through ``get_query`` on both paths instead.
 """
 
+import re
+
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
-from sqlalchemy import or_
 from sqlalchemy.orm import joinedload
 
 from japanese.kana import fold
@@ -51,6 +52,14 @@ class WomanLoader(IndexedLoader):
         return name_matches(Woman.id, term)
 
 
+CASE_NUMBER = re.compile(r"[A-Z]\d")
+
+
+def looks_like_case_number(term: str) -> bool:
+    """R7-0001, r7-, H31…: an era letter then a digit. Names are never typed that way."""
+    return bool(CASE_NUMBER.match(fold(term).upper()))
+
+
 def case_number_prefix(term: str):
     """Case numbers are ASCII (R7-0001): a range on the unique index, no LIKE scan."""
     key = fold(term).upper()
@@ -65,7 +74,9 @@ class CaseLoader(IndexedLoader):
         return super().get_query().options(joinedload(Case.woman))
 
     def search_clause(self, term):
-        return or_(case_number_prefix(term), name_matches(Case.woman_id, term))
+        if looks_like_case_number(term):
+            return case_number_prefix(term)
+        return name_matches(Case.woman_id, term)
 
     def format(self, model):
         if model is None:

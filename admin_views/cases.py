@@ -6,9 +6,9 @@ from flask import g, url_for
 from flask_admin.contrib.sqla.filters import DateGreaterFilter, DateSmallerFilter
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
-from sqlalchemy import and_, or_
+from sqlalchemy import and_
 
-from admin_views.ajax import CaseLoader, WomanLoader, case_number_prefix
+from admin_views.ajax import CaseLoader, WomanLoader, case_number_prefix, looks_like_case_number
 from admin_views.base import SecureModelView, current_role
 from admin_views.filters import AgencyFilter, FiscalYearFilter
 from admin_views.formatting import birth_with_age, name_with_furigana, wareki_or_blank
@@ -107,9 +107,13 @@ class CaseView(SecureModelView):
     form_args = {"woman": {"label": _l("支援対象女性")}}
 
     def search_clause(self, search):
-        """Each term matches a case number (prefix) or the woman's names."""
-        return and_(*(or_(case_number_prefix(term), name_matches(Case.woman_id, term))
-                      for term in search.split()))
+        """Each term matches a case number (prefix, when it looks like one) or the names.
+
+        One or the other, not both under OR: PostgreSQL cannot combine an index range with the
+        gram subquery under OR and would scan every case.
+        """
+        return and_(*(case_number_prefix(term) if looks_like_case_number(term)
+                      else name_matches(Case.woman_id, term) for term in search.split()))
 
 
 class RoleAssignmentView(SecureModelView):
