@@ -66,6 +66,16 @@ class Watch:
         assert unexpected == [], f"console errors: {unexpected}"
 
 
+E2E_DIR = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items):
+    """Every test in this folder is an e2e test, even one that forgets its ``pytestmark``."""
+    for item in items:
+        if E2E_DIR in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
     """After the test body, the page must have stayed local and error-free.
