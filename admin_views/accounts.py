@@ -21,6 +21,7 @@ class UserView(SecureModelView):
         "display_name": _l("表示名"),
         "role": _l("役割"),
         "agency": _l("所属機関"),
+        "member": _l("構成員"),
         "active": _l("有効"),
         "locked_until": _l("ロック解除予定"),
         "last_login_at": _l("最終ログイン"),
@@ -29,7 +30,7 @@ class UserView(SecureModelView):
         "updated_at": _l("更新日時"),
     }
     column_details_exclude_list = ("password_hash",)
-    form_columns = ("login", "display_name", "role", "agency", "active", "new_password")
+    form_columns = ("login", "display_name", "role", "agency", "member", "active", "new_password")
     form_extra_fields = {
         "new_password": PasswordField(
             _l("新しいパスワード"),

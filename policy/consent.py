@@ -47,7 +47,7 @@ def check_link(link, user=None) -> None:
     if link.consent_override_by_id is None:
         link.consent_override_by_id = user.id
         link.consent_override_at = utcnow()
-        audit.record(AuditAction.consent_override, object_type="meeting_cases",
+        audit.record(AuditAction.consent_override, object_type="meeting_case",
                      object_id=link.id, detail=f"case_id={link.case_id};agencies="
                      + ",".join(str(agency.id) for agency in missing), with_change=True)
 

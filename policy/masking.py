@@ -42,7 +42,7 @@ def display_value(obj, name: str, value, user=None):
 
 
 def _object_type(obj) -> str:
-    return type(obj).__tablename__
+    return "companion" if type(obj).__name__ == "Companion" else "woman"
 
 
 def route_flag_edit(obj, user=None) -> None:

@@ -5,6 +5,8 @@ Row scoping (which cases a role may see at all) lives in policy.scoping; this mo
 "may this role ever do this action on this kind of record".
 """
 
+from flask_babel import lazy_gettext as _l
+
 from models.enums import Role
 
 LIST, DETAILS, CREATE, EDIT, DELETE, EXPORT = "list", "details", "create", "edit", "delete", "export"
@@ -54,6 +56,33 @@ MATRIX: dict[str, dict[Role, frozenset[str]]] = {
 # Resources holding case content: every list, read and export of them is audited (rule 7).
 PERSONAL_RESOURCES = frozenset({"case", "woman", "companion", "consent", "case_review",
                                 "support_record", "role_assignment", "meeting", "meeting_case"})
+
+
+# What each resource is called on screens, in the printed matrix and in the audit log.
+RESOURCE_LABELS = {
+    "dashboard": _l("ホーム"),
+    "user": _l("利用者アカウント"),
+    "council": _l("地域協議会"),
+    "agency": _l("関係機関"),
+    "member": _l("構成員・担当者"),
+    "concern": _l("主訴区分"),
+    "audit_event": _l("監査ログ"),
+    "case": _l("ケース（台帳）"),
+    "woman": _l("支援対象女性・同伴家族"),
+    "consent": _l("本人同意"),
+    "case_review": _l("管理記録"),
+    "support_record": _l("支援経過"),
+    "role_assignment": _l("役割分担"),
+    "meeting": _l("会議"),
+    "meeting_case": _l("検討ケース"),
+    "business_plan": _l("事業計画書（様式2）"),
+    "annual_report": _l("実施状況報告書（様式3）"),
+    "hidden_address": _l("秘匿された住所の閲覧"),
+    "address_secrecy": _l("住所秘匿の確認（第二の調整担当者）"),
+    "consent_override": _l("同意確認の緊急例外"),
+    "case_access_log": _l("ケースの閲覧記録"),
+    "companion": _l("同伴家族"),
+}
 
 
 def allowed(role: Role | None, action: str, resource: str) -> bool:

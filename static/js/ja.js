@@ -1,5 +1,6 @@
 /* Japanese for the JavaScript widgets Flask-Admin bundles (Select2 3.x, daterangepicker 1.x).
-   Loaded after them and before the page scripts that create the widgets. */
+   Select2 is loaded before this file; daterangepicker comes later with the list and form
+   scripts, so its wrapper is installed on DOM ready, before those scripts build any widget. */
 (function ($) {
   "use strict";
   if ($.fn.select2) {
@@ -13,6 +14,7 @@
       formatAjaxError: function () { return "読み込めませんでした"; }
     });
   }
+  $(function () {
   if ($.fn.daterangepicker) {
     var original = $.fn.daterangepicker;
     var locale = {
@@ -28,4 +30,5 @@
       return original.call(this, options, callback);
     };
   }
+  });
 })(jQuery);

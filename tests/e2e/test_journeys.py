@@ -1,8 +1,7 @@
 """What people do with the panel, in a real Chromium: typed dates, kana, pickers, the ledger.
 
 Each journey runs against its own database and fails on any JavaScript error, console error or
-request that leaves 127.0.0.1 (see conftest.py). Tests marked xfail(strict) show bugs found in
-the app that are not fixed yet: when one is fixed, its test passes and must lose the marker.
+request that leaves 127.0.0.1 (see conftest.py).
 """
 
 import re
@@ -254,11 +253,8 @@ def test_admin_sees_the_time_of_day_of_each_audit_event(page):
     assert_japanese(page)
 
 
-# Bugs found by these journeys (xfail strict: they fail today; fixed, they pass and fail CI) ────
+# Bugs these journeys found, fixed since: each stays as a regression test ─────────────────────
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="ja.js runs before daterangepicker.js is loaded: the date "
-                   "filter calendar is in English (Su Mo Tu…, Jan Feb…)")
 def test_date_filter_calendar_is_japanese(page, sample):
     log_in(page, "coordinator")
     page.goto("/admin/case/")
@@ -271,9 +267,6 @@ def test_date_filter_calendar_is_japanese(page, sample):
     assert english_words(escape(calendar.inner_text())) == set()
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="inline 同伴家族 labels keep for=\"name\" etc.: they "
-                   "point at the woman's own fields, not the companion's")
 def test_companion_labels_belong_to_the_companion_fields(page, sample):
     log_in(page, "clerk")
     page.goto("/admin/woman/new/")
@@ -284,9 +277,6 @@ def test_companion_labels_belong_to_the_companion_fields(page, sample):
     assert page.evaluate("document.activeElement.id") == "companions-0-name"
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="利用者アカウント details: the member relation has no "
-                   "Japanese label and shows 'Member'")
 def test_account_details_are_japanese(page):
     log_in(page, "admin")
     page.goto("/admin/user/")
@@ -298,9 +288,6 @@ def test_account_details_are_japanese(page):
     assert english_words(escape(text)) == set()
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="監査ログ shows raw codes: 対象の種類 'case', 詳細 "
-                   "'rows=1;total=1' / 'endpoint=details_view'")
 def test_audit_log_is_japanese(page, sample):
     log_in(page, "coordinator")
     page.goto("/admin/case/")
