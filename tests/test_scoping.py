@@ -80,6 +80,29 @@ def test_guessed_ids_answer_404_and_reveal_nothing(login_as, sample, other, reso
         assert not _leaks(response.get_data(as_text=True), other)
 
 
+@pytest.mark.parametrize("resource", ["case", "woman", "consent", "case_review",
+                                      "support_record", "role_assignment", "meeting",
+                                      "meeting_case"])
+def test_guessed_ids_on_write_routes_are_refused_and_reveal_nothing(login_as, sample, other,
+                                                                   resource):
+    from tests.conftest import csrf_token
+
+    client = login_as("agency_staff")
+    token = csrf_token(client, "/admin/")
+    responses = [
+        client.get(f"/admin/{resource}/edit/?id={other[resource]}"),
+        client.post(f"/admin/{resource}/delete/", data={"id": other[resource],
+                                                        "csrf_token": token}),
+        client.post(f"/admin/{resource}/action/", data={"action": "delete",
+                                                        "rowid": other[resource],
+                                                        "csrf_token": token}),
+        client.get(f"/admin/{resource}/export/csv/"),
+    ]
+    for response in responses:
+        assert response.status_code == 403
+        assert not _leaks(response.get_data(as_text=True), other)
+
+
 def test_the_out_of_scope_case_is_visible_to_the_coordinator(login_as, other):
     response = login_as("coordinator").get(f"/admin/case/details/?id={other['case']}")
     assert response.status_code == 200
