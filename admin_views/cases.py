@@ -86,6 +86,12 @@ class CaseView(SecureModelView):
         "last_review_on": _last_review,
         "access_log": _access_log_link,
     }
+    column_formatters_export = {
+        **column_formatters,
+        "woman": lambda v, c, m, n: str(m.woman),
+        "last_review_on": lambda v, c, m, n: wareki_or_blank(m.last_review_on) + (
+            "（期限超過）" if is_review_overdue(m, _interval(), date.today()) else ""),
+    }
     column_filters = (
         "status",
         AgencyFilter(Case.lead_agency_id, _l("主担当機関")),

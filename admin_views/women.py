@@ -60,6 +60,7 @@ class WomanView(SecureModelView):
         "companions": lambda v, c, m, n: "、".join(str(x) for x in m.companions),
         "concerns": lambda v, c, m, n: "、".join(str(x) for x in m.concerns),
     }
+    column_formatters_export = {**column_formatters, "name": lambda v, c, m, n: str(m)}
     name_search_column = "id"
     column_searchable_list = ("name",)
     search_placeholder_text = _l("氏名・フリガナ・通称で検索")

@@ -259,3 +259,15 @@ def test_an_unknown_choice_is_a_japanese_error_not_a_500(app, login_as, sample):
     body = response.get_data(as_text=True)
     assert "選択肢" in body or "選んでください" in body
     assert len(_cases(app)) == 1
+
+
+def test_ledger_export_opens_in_excel_as_japanese_text(login_as, sample):
+    response = login_as("supervisor").get("/admin/case/export/csv/")
+    raw = response.get_data()
+    assert raw.startswith("\ufeff".encode()), "Excel needs the BOM to read UTF-8"
+    text = raw.decode("utf-8-sig")
+    header, row = text.splitlines()[:2]
+    assert header.startswith("番号,氏名（フリガナ）,生年月日（年齢）,相談受理年月日")
+    assert "青木 明美（アオキ アケミ）" in row and "<" not in text
+    assert "令和7年4月10日 (2025-04-10)" in row and "支援中" in row
+    assert response.headers["Content-Disposition"].endswith(".csv")
