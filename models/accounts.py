@@ -45,6 +45,11 @@ class User(TimestampMixin, db.Model):
     def get_id(self) -> str:
         return str(self.id)
 
+    def problems(self) -> list[str]:
+        if self.role == Role.agency_staff and self.agency_id is None and self.agency is None:
+            return [_l("関係機関担当者には所属機関を指定してください。")]
+        return []
+
     def __str__(self) -> str:
         name = self.display_name or self.login
         return f"{name}（{self.role.label}）"

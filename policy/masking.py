@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
-from models import AuditAction, AuditOutcome, SecrecyChange
+from models import AuditAction, AuditOutcome, SecrecyChange, db
 from models.base import utcnow
 from models.women import ADDRESS_FIELDS, AddressMixin
 from policy import audit
@@ -62,6 +62,8 @@ def route_flag_edit(obj, user=None) -> None:
     obj.address_hidden_pending = SecrecyChange.set if wanted else SecrecyChange.clear
     obj.address_hidden_requested_by_id = user.id
     obj.address_hidden_requested_at = utcnow()
+    if obj.id is None:
+        db.session.flush()  # a new record: its id is what the audit event must name
     audit.record(AuditAction.address_secrecy, object_type=_object_type(obj),
                  object_id=obj.id, detail=f"requested={obj.address_hidden_pending.value}",
                  with_change=True)

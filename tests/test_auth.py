@@ -92,3 +92,15 @@ def test_login_without_csrf_token_is_refused(client):
     assert response.status_code == 400
     assert "画面を開き直してください" in response.get_data(as_text=True)
     assert client.get("/admin/").status_code == 302
+
+
+def test_agency_staff_account_needs_an_agency(app, login_as):
+    from models import User
+    from tests.conftest import post_form
+
+    response = post_form(login_as("admin"), "/admin/user/new/", {
+        "login": "new-staff", "display_name": "", "role": "agency_staff", "agency": "__None",
+        "member": "__None", "active": "y", "new_password": "a long enough password"})
+    assert "関係機関担当者には所属機関を指定してください。" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(User).where(User.login == "new-staff")) is None

@@ -165,3 +165,16 @@ def test_hidden_address_typed_into_minutes_is_masked_and_kept(app, login_as, hid
         assert STREET in db.session.get(Meeting, hidden["meeting"]).minutes
     coordinator = login_as("coordinator").get(f"/admin/meeting/details/?id={hidden['meeting']}")
     assert STREET in coordinator.get_data(as_text=True)
+
+
+def test_a_new_woman_flagged_at_intake_is_pending_and_named_in_the_audit(app, login_as):
+    client = login_as("clerk")
+    post_form(client, "/admin/woman/new/", {"name": "新規 秘子", "furigana": "シンキ ヒメコ",
+                                            "street": "秘密町1-1", "address_hidden": "y",
+                                            "referral_route": "__None"})
+    with app.app_context():
+        woman = db.session.scalar(sa.select(Woman).where(Woman.name == "新規 秘子"))
+        assert (woman.address_hidden, woman.address_hidden_pending) == (False, SecrecyChange.set)
+        event = db.session.scalar(sa.select(AuditEvent).where(
+            AuditEvent.action == AuditAction.address_secrecy))
+        assert event.object_id == woman.id and event.object_type == "woman"
