@@ -83,3 +83,17 @@ def test_no_page_or_template_loads_anything_from_another_host(login_as, sample):
         assert not OUTSIDE.search(client.get(url).get_data(as_text=True)), url
     for template in Path(__file__).parent.parent.joinpath("templates").rglob("*.html"):
         assert not OUTSIDE.search(template.read_text()), template
+
+
+def test_pages_carry_security_headers_and_are_not_cached(login_as, sample):
+    client = login_as("coordinator")
+    response = client.get(f"/admin/case/details/?id={sample['case']}")
+    headers = response.headers
+    assert headers["Cache-Control"] == "no-store"
+    assert "default-src 'self'" in headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    static = client.get("/static/css/app.css")
+    assert static.headers.get("Cache-Control") != "no-store"
+    static.close()
