@@ -44,23 +44,28 @@ class BusinessPlan(TimestampMixin, db.Model):
         return f"{self.fiscal_year}年度 事業計画書"
 
 
-class PlanCostLine(db.Model):
+class CostLineMixin:
+    """One line of a cost breakdown: 費目, 金額（円）, 備考."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item: Mapped[str] = mapped_column(String(200))
+    amount_yen: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(String(500), default="")
+
+    def __str__(self) -> str:
+        return f"{self.item}：{self.amount_yen:,}円"
+
+
+class PlanCostLine(CostLineMixin, db.Model):
     """3 事業所要額: one line of the breakdown of eligible costs."""
 
     __tablename__ = "plan_cost_lines"
     __label__ = _l("事業所要額の内訳")
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("business_plans.id", ondelete="CASCADE"),
                                          index=True)
-    item: Mapped[str] = mapped_column(String(200))
-    amount_yen: Mapped[int] = mapped_column(Integer)
-    note: Mapped[str] = mapped_column(String(500), default="")
 
     plan = relationship("BusinessPlan", back_populates="cost_lines")
-
-    def __str__(self) -> str:
-        return f"{self.item}：{self.amount_yen:,}円"
 
 
 class AnnualReport(TimestampMixin, db.Model):
@@ -90,23 +95,16 @@ class AnnualReport(TimestampMixin, db.Model):
         return f"{self.fiscal_year}年度 実施状況報告書"
 
 
-class ReportCostLine(db.Model):
+class ReportCostLine(CostLineMixin, db.Model):
     """2 事業実績額: one line of actual spending (人件費、会議費、事務費 …)."""
 
     __tablename__ = "report_cost_lines"
     __label__ = _l("事業実績額の内訳")
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("annual_reports.id", ondelete="CASCADE"),
                                            index=True)
-    item: Mapped[str] = mapped_column(String(200))
-    amount_yen: Mapped[int] = mapped_column(Integer)
-    note: Mapped[str] = mapped_column(String(500), default="")
 
     report = relationship("AnnualReport", back_populates="cost_lines")
-
-    def __str__(self) -> str:
-        return f"{self.item}：{self.amount_yen:,}円"
 
 
 @dataclass(frozen=True)
