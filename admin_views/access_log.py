@@ -6,7 +6,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import joinedload
 
 from admin_views.base import SecureView
-from models import AuditEvent, Case, db
+from models import AuditAction, AuditEvent, Case, db
 from policy import audit, scoping
 
 
@@ -25,7 +25,7 @@ class CaseAccessLogView(SecureView):
                 Case.id == int(case_id)))
         if case is None:
             abort(404)
-        audit.record(audit.AuditAction.view_record, object_type="case_access_log",
+        audit.record(AuditAction.view_record, object_type="case_access_log",
                      object_id=case.id)
         events = db.session.scalars(
             select(AuditEvent).options(joinedload(AuditEvent.user))

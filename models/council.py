@@ -3,7 +3,7 @@
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import TimestampMixin, db
@@ -132,7 +132,5 @@ DEFAULT_REVIEW_INTERVAL_MONTHS = 3
 
 def review_interval_months() -> int:
     """The council's follow-up interval (DOMAIN rule 4); 3 months until a council is set up."""
-    from sqlalchemy import select
-
     value = db.session.scalar(select(Council.review_interval_months).order_by(Council.id).limit(1))
     return value or DEFAULT_REVIEW_INTERVAL_MONTHS

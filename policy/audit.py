@@ -14,7 +14,7 @@ from flask_login import current_user
 from models import AuditAction, AuditEvent, AuditOutcome, db
 from models.base import utcnow
 
-__all__ = ["AuditAction", "AuditOutcome", "commit_pending", "record"]
+__all__ = ["commit_pending", "record"]
 
 
 def _remote_addr() -> str:
