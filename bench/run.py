@@ -30,13 +30,13 @@ sys.path.insert(0, str(BENCH_DIR.parent))
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
-from admin_views.cases import CaseView  # noqa: E402
-from app import create_app  # noqa: E402
 from bench.seed import RARE_NAME, seed  # noqa: E402
-from japanese.fiscal import fiscal_year, fiscal_year_prefix  # noqa: E402
-from models import Agency, AgencyCategory, Case, CaseStatus, Role, User, Woman, db  # noqa: E402
-from models.women import name_matches  # noqa: E402
-from policy.authentication import hash_password  # noqa: E402
+from kyogikai.admin_views.cases import CaseView  # noqa: E402
+from kyogikai.app import create_app  # noqa: E402
+from kyogikai.japanese.fiscal import fiscal_year, fiscal_year_prefix  # noqa: E402
+from kyogikai.models import Agency, AgencyCategory, Case, CaseStatus, Role, User, Woman, db  # noqa: E402
+from kyogikai.models.women import name_matches  # noqa: E402
+from kyogikai.policy.authentication import hash_password  # noqa: E402
 
 OUT_DIR = BENCH_DIR / "out"
 TARGETS = BENCH_DIR / "targets.toml"

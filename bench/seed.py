@@ -20,9 +20,9 @@ from functools import cache
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from japanese.fiscal import fiscal_year, fiscal_year_prefix
-from japanese.kana import fold
-from models import (
+from kyogikai.japanese.fiscal import fiscal_year, fiscal_year_prefix
+from kyogikai.japanese.kana import fold
+from kyogikai.models import (
     Agency,
     AgencyCategory,
     Case,
@@ -34,8 +34,8 @@ from models import (
     ReferralRoute,
     Woman,
 )
-from models.base import utcnow
-from models.women import search_grams
+from kyogikai.models.base import utcnow
+from kyogikai.models.women import search_grams
 
 __all__ = ["seed", "RARE_NAME", "RARE_FURIGANA", "SURNAMES", "GIVEN_NAMES"]
 

@@ -17,9 +17,9 @@ Two gettext domains are handled:
 Usage (run after upgrading Flask-Admin / WTForms / Flask-WTF)::
 
     python scripts/extract_vendor_msgids.py admin -o /tmp/admin.pot \\
-        --check translations/ja/LC_MESSAGES/admin.po
+        --check kyogikai/translations/ja/LC_MESSAGES/admin.po
     python scripts/extract_vendor_msgids.py wtforms -o /tmp/wtforms.pot \\
-        --check translations/ja/LC_MESSAGES/wtforms.po
+        --check kyogikai/translations/ja/LC_MESSAGES/wtforms.po
 
 ``--check`` exits with status 1 if a vendor msgid is missing from the catalog,
 is fuzzy or untranslated, or if a python-format placeholder differs.

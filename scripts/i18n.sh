@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYBABEL="${PYBABEL:-.venv/bin/pybabel}"
-DIR=translations
+DIR=kyogikai/translations
 
 extract() {
   "$PYBABEL" extract -F babel.cfg -k _l -k _ -k _gettext -k '_ngettext:1,2' -k lazy_gettext \

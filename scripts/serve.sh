@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
-export FLASK_APP=app
+export FLASK_APP=kyogikai
 .venv/bin/flask db upgrade
 if .venv/bin/flask demo-data >/tmp/demo-data.$$ 2>&1; then
   cat /tmp/demo-data.$$

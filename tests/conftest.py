@@ -13,9 +13,9 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from app import create_app
-from models import Agency, AgencyCategory, Concern, Role, User, db
-from policy.authentication import hash_password
+from kyogikai.app import create_app
+from kyogikai.models import Agency, AgencyCategory, Concern, Role, User, db
+from kyogikai.policy.authentication import hash_password
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 PASSWORD = "correct horse battery staple"
@@ -163,7 +163,7 @@ def user_by_login(login: str) -> User:
 @pytest.fixture
 def sample(app):
     """One record of every entity, linked as in real use; returns their ids by name."""
-    from models import (
+    from kyogikai.models import (
         AnnualReport,
         BusinessPlan,
         Case,

@@ -4,7 +4,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
-from models import AuditAction, AuditEvent, AuditOutcome, Woman, db
+from kyogikai.models import AuditAction, AuditEvent, AuditOutcome, Woman, db
 from tests.conftest import csrf_token, post_form
 
 PERSONAL = ("青木", "明美", "アオキ", "本町", "000-0000", "1990", "安定", "見守りを継続")
@@ -115,7 +115,7 @@ def test_no_event_holds_personal_values(app, login_as, sample):
 
 def test_events_cannot_be_changed_through_the_orm(app):
     with app.app_context():
-        from policy import audit
+        from kyogikai.policy import audit
 
         audit.record(AuditAction.login, with_change=True)
         db.session.commit()

@@ -3,7 +3,7 @@
 import pytest
 import sqlalchemy as sa
 
-from models import AuditAction, AuditEvent, db
+from kyogikai.models import AuditAction, AuditEvent, db
 from tests.conftest import ROLES, csrf_token, user_by_login
 
 
@@ -95,7 +95,7 @@ def test_login_without_csrf_token_is_refused(client):
 
 
 def test_agency_staff_account_needs_an_agency(app, login_as):
-    from models import User
+    from kyogikai.models import User
     from tests.conftest import post_form
 
     response = post_form(login_as("admin"), "/admin/user/new/", {

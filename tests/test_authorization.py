@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from models import Role
+from kyogikai.models import Role
 from tests.conftest import csrf_token
 
 EXPECTED = tomllib.loads((Path(__file__).parent / "data" / "authorization.toml").read_text())
@@ -88,7 +88,7 @@ def test_anonymous_is_sent_to_login_everywhere(client, sample, resource):
 
 def test_matrix_grants_nothing_the_data_file_does_not():
     """Every (resource, role, action) the policy grants appears in the expectations."""
-    from policy.matrix import MATRIX
+    from kyogikai.policy.matrix import MATRIX
 
     for resource, expected in EXPECTED.items():
         if resource not in MATRIX or "list" not in expected:
@@ -99,7 +99,7 @@ def test_matrix_grants_nothing_the_data_file_does_not():
 
 
 def test_the_printed_matrix_is_current():
-    from policy.matrix_doc import markdown
+    from kyogikai.policy.matrix_doc import markdown
 
     printed = (Path(__file__).parent.parent / "docs" / "access-matrix.md").read_text()
-    assert printed == markdown(), "run: python -m policy.matrix_doc > docs/access-matrix.md"
+    assert printed == markdown(), "run: python -m kyogikai.policy.matrix_doc > docs/access-matrix.md"

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from models import Case, CaseReview, CaseStatus, Woman, db
+from kyogikai.models import Case, CaseReview, CaseStatus, Woman, db
 from tests.conftest import post_form
 
 

@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from models import (
+from kyogikai.models import (
     Agency,
     AgencyCategory,
     AuditAction,

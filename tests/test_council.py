@@ -2,7 +2,7 @@
 
 import sqlalchemy as sa
 
-from models import Agency, AgencyCategory, Member, db
+from kyogikai.models import Agency, AgencyCategory, Member, db
 from tests.conftest import post_form
 
 

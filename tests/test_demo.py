@@ -2,7 +2,7 @@
 
 import sqlalchemy as sa
 
-from models import (
+from kyogikai.models import (
     Agency,
     Case,
     CaseReview,

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from app import create_app
-from models import User, db
+from kyogikai.app import create_app
+from kyogikai.models import User, db
 from tests.conftest import ROLES, user_by_login
 
 
@@ -81,7 +81,7 @@ def test_no_page_or_template_loads_anything_from_another_host(login_as, sample):
     for url in ("/login", "/admin/", "/admin/case/", "/admin/case/new/", "/admin/woman/new/",
                 f"/admin/meeting/details/?id={sample['meeting']}"):
         assert not OUTSIDE.search(client.get(url).get_data(as_text=True)), url
-    for template in Path(__file__).parent.parent.joinpath("templates").rglob("*.html"):
+    for template in Path(__file__).parent.parent.joinpath("kyogikai", "templates").rglob("*.html"):
         assert not OUTSIDE.search(template.read_text()), template
 
 

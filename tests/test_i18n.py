@@ -8,10 +8,10 @@ import pytest
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-from models import LabeledEnum
+from kyogikai.models import LabeledEnum
 
 ROOT = Path(__file__).resolve().parent.parent
-LC = ROOT / "translations" / "ja" / "LC_MESSAGES"
+LC = ROOT / "kyogikai" / "translations" / "ja" / "LC_MESSAGES"
 
 
 @pytest.mark.parametrize("domain", ["admin", "wtforms"])
@@ -51,7 +51,7 @@ def test_every_enum_member_has_a_japanese_label():
 
 
 def test_every_model_has_a_japanese_str(sample, app):
-    from models import db
+    from kyogikai.models import db
 
     with app.app_context():
         for mapper in db.Model.registry.mappers:

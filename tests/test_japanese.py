@@ -5,10 +5,10 @@ from datetime import date, datetime
 
 import pytest
 
-from japanese.age import age_on, format_birth_with_age
-from japanese.fiscal import fiscal_year, fiscal_year_prefix, fiscal_year_range
-from japanese.kana import bigrams, fold, is_katakana_reading, to_katakana
-from japanese.wareki import (
+from kyogikai.japanese.age import age_on, format_birth_with_age
+from kyogikai.japanese.fiscal import fiscal_year, fiscal_year_prefix, fiscal_year_range
+from kyogikai.japanese.kana import bigrams, fold, is_katakana_reading, to_katakana
+from kyogikai.japanese.wareki import (
     ERAS,
     WarekiError,
     format_wareki,

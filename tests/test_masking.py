@@ -3,9 +3,9 @@
 import pytest
 import sqlalchemy as sa
 
-from models import AuditAction, AuditEvent, Companion, Role, SecrecyChange, User, Woman, db
-from policy.authentication import hash_password
-from policy.masking import MASK
+from kyogikai.models import AuditAction, AuditEvent, Companion, Role, SecrecyChange, User, Woman, db
+from kyogikai.policy.authentication import hash_password
+from kyogikai.policy.masking import MASK
 from tests.conftest import PASSWORD, AuthActions, csrf_token, post_form
 
 STREET = "本町1-2-3"
@@ -145,7 +145,7 @@ def test_the_mask_is_never_stored(app, sample):
 
 
 def test_hidden_address_typed_into_minutes_is_masked_and_kept(app, login_as, hidden):
-    from models import Meeting
+    from kyogikai.models import Meeting
 
     with app.app_context():
         meeting = db.session.get(Meeting, hidden["meeting"])

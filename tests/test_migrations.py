@@ -8,8 +8,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
-from app import create_app
-from models import Concern, db
+from kyogikai.app import create_app
+from kyogikai.models import Concern, db
 from tests.conftest import FAST_ARGON2, PG_URL, _pg_url_with_schema
 
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from models import Role
-from policy.matrix import CREATE, DETAILS, EDIT, LIST, MATRIX
+from kyogikai.models import Role
+from kyogikai.policy.matrix import CREATE, DETAILS, EDIT, LIST, MATRIX
 from tests.english import english_words
 
 CASE_SCREENS = ["case", "woman", "consent", "case_review", "support_record", "role_assignment",

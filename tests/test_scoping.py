@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from models import (
+from kyogikai.models import (
     Agency,
     Case,
     CaseReview,

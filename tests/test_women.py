@@ -4,7 +4,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from models import Companion, Woman, db
+from kyogikai.models import Companion, Woman, db
 from tests.conftest import post_form
 from tests.english import english_words
 

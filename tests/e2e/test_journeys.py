@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from models import Companion, Woman, db
+from kyogikai.models import Companion, Woman, db
 from tests.e2e.conftest import log_in, navigate
 from tests.english import english_words
 

@@ -1,0 +1,57 @@
+"""List filters whose options come from the database at request time, with Japanese labels."""
+
+from datetime import date
+
+from flask import has_app_context
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from kyogikai.japanese.fiscal import fiscal_year
+from kyogikai.japanese.wareki import wareki_year_label
+from kyogikai.models import Agency, db
+
+
+def agency_options():
+    if not has_app_context():
+        return []  # Flask-Admin scaffolds filters at start-up; options are read per request
+    rows = db.session.execute(select(Agency.id, Agency.name).order_by(Agency.name)).all()
+    return [(str(agency_id), name) for agency_id, name in rows]
+
+
+class AgencyFilter(FilterEqual):
+    """Equality on an agency id column, chosen from the agencies' names."""
+
+    def __init__(self, column, name):
+        super().__init__(column, name, options=agency_options)
+
+    def validate(self, value):
+        return str(value).isdigit()
+
+    def clean(self, value):
+        return int(value)
+
+
+class FiscalYearFilter(BaseSQLAFilter):
+    """年度 (April–March) on an indexed integer column, offered from the oldest year to this one."""
+
+    def __init__(self, column, name, first_year_column):
+        self.first_year_column = first_year_column
+        super().__init__(column, name, options=self.year_options)
+
+    def year_options(self):
+        if not has_app_context():
+            return []
+        current = fiscal_year(date.today())
+        first = db.session.scalar(select(func.min(self.first_year_column))) or current
+        return [(str(fy), wareki_year_label(fy) + f"（{fy}年度）")
+                for fy in range(max(current, first), first - 1, -1)]
+
+    def validate(self, value):
+        return str(value).isdigit()
+
+    def apply(self, query, value, alias=None):
+        return query.filter(self.get_column(alias) == int(value))
+
+    def operation(self):
+        return _l("が")

@@ -1,0 +1,82 @@
+"""The form base every screen uses: Flask-WTF CSRF plus our complete Japanese WTForms catalog."""
+
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+from babel import support
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import StringField
+from wtforms.validators import ValidationError
+
+from kyogikai.japanese.kana import is_katakana_reading, to_katakana
+from kyogikai.japanese.wareki import WarekiError, format_wareki, parse_date
+
+TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
+
+
+@cache
+def _wtforms_translations() -> support.Translations:
+    # WTForms' own ja catalog has untranslated and fuzzy entries; ours is complete.
+    return support.Translations.load(str(TRANSLATIONS_DIR), ["ja"], domain="wtforms")
+
+
+class _WTFormsJapanese:
+    def gettext(self, string):
+        return _wtforms_translations().ugettext(string)
+
+    def ngettext(self, singular, plural, n):
+        return _wtforms_translations().ungettext(singular, plural, n)
+
+
+class BaseForm(FlaskForm):
+    """Flask-Admin's form_base_class: CSRF-protected (with CSRFProtect), messages in Japanese."""
+
+    class Meta:
+        def get_translations(self, form):
+            return _WTFormsJapanese()
+
+
+class WarekiDateField(StringField):
+    """A date typed the way staff write it: 2025-04-01, 2025/4/1, 令和7年4月1日 or R7.4.1.
+
+    Shown back in 和暦; a date that does not parse is a Japanese field error, never a 500.
+    """
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("render_kw", {}).setdefault("placeholder", _l("例: 令和7年4月1日、2025-04-01、R7.4.1"))
+        super().__init__(label, validators, **kwargs)
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return format_wareki(self.data) if isinstance(self.data, date) else ""
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        text = (valuelist[0] or "").strip()
+        if not text:
+            self.data = None
+            return
+        try:
+            self.data = parse_date(text)
+        except WarekiError as error:
+            self.data = None
+            raise ValueError(str(error)) from error
+
+
+class KanaField(StringField):
+    """フリガナ: hiragana and half-width kana are stored as full-width katakana."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data:
+            self.data = to_katakana(self.data)
+
+    def pre_validate(self, form):
+        if self.data and not is_katakana_reading(self.data):
+            # gettext, not a lazy string: Flask-Admin's template shows only errors that are str.
+            raise ValidationError(_("フリガナはカタカナ（またはひらがな）で入力してください。"))

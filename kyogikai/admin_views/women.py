@@ -1,0 +1,71 @@
+"""支援対象女性 with her 同伴家族 inline, searchable by name and フリガナ (folded)."""
+
+from flask_admin.model.form import InlineFormAdmin
+from flask_babel import lazy_gettext as _l
+
+from kyogikai.admin_views.base import SecureModelView
+from kyogikai.admin_views.formatting import birth_with_age, name_with_furigana
+from kyogikai.admin_views.forms import KanaField
+from kyogikai.models import Companion
+from kyogikai.policy import masking
+
+ADDRESS_COLUMNS = ("postal_code", "prefecture", "municipality", "street", "katagaki",
+                   "address_hidden")
+
+
+class CompanionInline(InlineFormAdmin):
+    form_columns = ("id", "name", "furigana", "relationship_to_woman", "birth_date",
+                    *ADDRESS_COLUMNS, "note")
+    form_overrides = {"furigana": KanaField}
+    column_labels = {
+        "name": _l("氏名"),
+        "furigana": _l("フリガナ"),
+        "relationship_to_woman": _l("続柄"),
+        "birth_date": _l("生年月日"),
+        "postal_code": _l("郵便番号"),
+        "prefecture": _l("都道府県"),
+        "municipality": _l("市区町村"),
+        "street": _l("町名・番地"),
+        "katagaki": _l("方書"),
+        "address_hidden": _l("住所秘匿"),
+        "note": _l("備考"),
+    }
+
+
+class WomanView(SecureModelView):
+    resource = "woman"
+    masked_text_fields = {"note": masking.people_of_woman}
+
+    column_list = ("name", "alias", "birth_date", "referral_route", "address_line",
+                   "address_hidden", "address_hidden_pending", "phone")
+    column_details_list = ("name", "furigana", "alias", "birth_date", "postal_code", "prefecture",
+                           "municipality", "street", "katagaki", "address_hidden",
+                           "address_hidden_pending", "phone",
+                           "referral_route", "concerns", "companions", "note", "created_at",
+                           "updated_at")
+    column_sortable_list = ("name", "furigana", "birth_date")
+    column_default_sort = "furigana"
+    column_filters = ("referral_route", "address_hidden")
+    column_labels = {
+        "alias": _l("通称"),
+        "referral_route": _l("相談経路"),
+        "concerns": _l("主訴"),
+        "companions": _l("同伴家族"),
+        "address_line": _l("住所"),
+        "address_hidden_pending": _l("住所秘匿の確認待ち"),
+    }
+    column_formatters = {
+        "name": lambda v, c, m, n: name_with_furigana(m),
+        "birth_date": lambda v, c, m, n: birth_with_age(m.birth_date),
+        "companions": lambda v, c, m, n: "、".join(str(x) for x in m.companions),
+        "concerns": lambda v, c, m, n: "、".join(str(x) for x in m.concerns),
+    }
+    column_formatters_export = {**column_formatters, "name": lambda v, c, m, n: str(m)}
+    name_search_column = "id"
+    column_searchable_list = ("name",)
+    search_placeholder_text = _l("氏名・フリガナ・通称で検索")
+
+    form_columns = ("name", "furigana", "alias", "birth_date", *ADDRESS_COLUMNS, "phone",
+                    "referral_route", "concerns", "note")
+    form_overrides = {"furigana": KanaField}
+    inline_models = (CompanionInline(Companion),)

@@ -1,0 +1,158 @@
+"""The application factory: config from the environment, extensions, the admin panel, the CLI."""
+
+import sqlite3
+from pathlib import Path
+
+import flask_admin.babel
+from flask import Flask, redirect, render_template, request, url_for
+from flask_admin import Admin
+from flask_admin.theme import Bootstrap4Theme
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import joinedload
+
+from kyogikai import models
+from kyogikai.admin_views.formatting import format_local_datetime
+from kyogikai.config import INSTANCE_DIR, load_config
+from kyogikai.extensions import babel, csrf, db, login_manager, migrate
+from kyogikai.japanese.wareki import format_wareki_with_western
+from kyogikai.policy import audit
+
+BASE_DIR = Path(__file__).resolve().parent
+TRANSLATIONS_DIR = BASE_DIR / "translations"
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    """Foreign keys on, WAL for concurrent readers, and a busy timeout instead of instant errors."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+
+def create_app(config: dict | None = None) -> Flask:
+    instance_dir = Path((config or {}).get("INSTANCE_PATH", INSTANCE_DIR))
+    app = Flask("kyogikai", instance_path=str(instance_dir.resolve()),
+                instance_relative_config=True)
+    app.config.update(load_config(instance_dir))
+    if config:
+        app.config.update(config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=lambda: "ja",
+        default_translation_directories=str(TRANSLATIONS_DIR),
+    )
+    _use_our_flask_admin_catalog()
+    _init_login(app)
+    _init_admin(app)
+    _init_errors(app)
+    app.jinja_env.filters["wareki"] = format_wareki_with_western
+    app.jinja_env.filters["local_datetime"] = format_local_datetime
+    app.after_request(audit.commit_pending)
+    app.after_request(_security_headers)
+
+    from kyogikai.cli import register_cli
+
+    register_cli(app)
+
+    @app.route("/")
+    def root():
+        return redirect(url_for("admin.index"))
+
+    return app
+
+
+# Everything comes from this server (closed network). Flask-Admin's templates and widgets use
+# inline scripts and styles, hence 'unsafe-inline'; no other origin is allowed for anything.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
+)
+
+
+def _security_headers(response):
+    """Case pages must not linger in a shared PC's browser cache, nor be framed or sniffed."""
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if not request.path.startswith(("/static/", "/admin/static/")):
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _use_our_flask_admin_catalog() -> None:
+    """Flask-Admin's shipped ja .mo is stale ('Failed to create record.' stays English).
+
+    Its translation domain is module-global and caches per locale, so point it at our complete
+    catalog only, rather than merging the two in an order that depends on the first request.
+    """
+    flask_admin.babel.domain._translation_directories = [str(TRANSLATIONS_DIR)]
+    flask_admin.babel.wtforms_domain._translation_directories = [str(TRANSLATIONS_DIR)]
+
+
+def _init_login(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("ログインしてください。")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        # The agency is shown in the navbar of every page: load it with the user.
+        user = (db.session.get(models.User, int(user_id), options=[joinedload(models.User.agency)])
+                if user_id.isdigit() else None)
+        return user if user is not None and user.is_active else None
+
+    from kyogikai.admin_views.auth import bp
+
+    app.register_blueprint(bp)
+
+
+def _init_admin(app: Flask) -> None:
+    from kyogikai.admin_views.registry import register_views
+
+    admin = Admin(
+        app,
+        name=_l("女性支援 地域協議会"),
+        theme=Bootstrap4Theme(base_template="admin/ja_base.html", fluid=True),
+        index_view=_home_view(),
+    )
+    register_views(admin)
+
+
+def _home_view():
+    from kyogikai.admin_views.home import HomeView
+
+    return HomeView(name=_l("ホーム"), url="/admin")
+
+
+def _init_errors(app: Flask) -> None:
+    messages = {
+        400: _l("要求の内容が正しくありません。"),
+        403: _l("この操作を行う権限がありません。"),
+        404: _l("ページまたは記録が見つかりません。"),
+        405: _l("この操作はこの方法では行えません。"),
+        500: _l("システムエラーが発生しました。時間をおいて再度お試しください。"),
+    }
+
+    def render_error(code: int, message):
+        return render_template("errors/error.html", code=code, message=message), code
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_error(400, _l("画面の有効期限が切れたか、不正な送信です。画面を開き直してください。"))
+
+    for code, message in messages.items():
+        app.register_error_handler(code, lambda error, c=code, m=message: render_error(c, m))

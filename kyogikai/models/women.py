@@ -1,0 +1,242 @@
+"""支援対象女性 and her 同伴家族 (要綱 3: the women and the families who come with them)."""
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    event,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from kyogikai.japanese.kana import bigrams, fold
+from kyogikai.models.base import TimestampMixin, db
+from kyogikai.models.enums import LabeledEnum, enum_type
+
+
+class ReferralRoute(LabeledEnum):
+    """相談経路: how the woman first reached the council."""
+
+    self_visit = "self_visit", _l("本人（来所）")
+    self_phone = "self_phone", _l("本人（電話・メール）")
+    family = "family", _l("家族・知人")
+    police = "police", _l("警察")
+    medical = "medical", _l("医療機関")
+    child_guidance = "child_guidance", _l("児童相談所")
+    welfare_office = "welfare_office", _l("福祉事務所")
+    consultation_office = "consultation_office", _l("婦人相談所")
+    private_organization = "private_organization", _l("民間団体")
+    other_agency = "other_agency", _l("その他の関係機関")
+    other = "other", _l("その他")
+
+
+class Relationship(LabeledEnum):
+    """続柄 of a companion to the woman."""
+
+    child = "child", _l("子")
+    parent = "parent", _l("父母")
+    sibling = "sibling", _l("兄弟姉妹")
+    grandparent = "grandparent", _l("祖父母")
+    grandchild = "grandchild", _l("孫")
+    other = "other", _l("その他")
+
+
+woman_concerns = Table(
+    "woman_concerns",
+    db.metadata,
+    Column("woman_id", ForeignKey("women.id", ondelete="CASCADE"), primary_key=True),
+    Column("concern_id", ForeignKey("concerns.id"), primary_key=True, index=True),
+)
+
+
+class Concern(db.Model):
+    """主訴 category; a lookup table so a council can add its own without a migration."""
+
+    __tablename__ = "concerns"
+    __label__ = _l("主訴区分")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    sort_order: Mapped[int] = mapped_column(default=0)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SecrecyChange(LabeledEnum):
+    """A requested change of the 住所秘匿 flag, waiting for a second coordinator."""
+
+    set = "set", _l("秘匿の設定")
+    clear = "clear", _l("秘匿の解除")
+
+
+ADDRESS_FIELDS = ("postal_code", "prefecture", "municipality", "street", "katagaki")
+
+
+class AddressMixin:
+    """A structured Japanese address; ``address_line`` is the one line forms and exports print.
+
+    住所秘匿 changes go through two coordinators: the flag only moves when a second one confirms
+    the pending request (policy.masking), and while any change is pending the address is masked.
+    """
+
+    postal_code: Mapped[str] = mapped_column(String(8), default="")
+    prefecture: Mapped[str] = mapped_column(String(10), default="")
+    municipality: Mapped[str] = mapped_column(String(50), default="")
+    street: Mapped[str] = mapped_column(String(200), default="")
+    katagaki: Mapped[str] = mapped_column(String(200), default="")  # 方書: building, room, c/o
+    address_hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    address_hidden_pending: Mapped[SecrecyChange | None] = mapped_column(enum_type(SecrecyChange))
+    address_hidden_requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    address_hidden_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @property
+    def address_secret(self) -> bool:
+        """Masked when hidden, and also while a request to set or clear the flag is pending."""
+        return bool(self.address_hidden or self.address_hidden_pending is not None)
+
+    @property
+    def address_line(self) -> str:
+        body = "".join(p for p in (self.prefecture, self.municipality, self.street) if p)
+        if self.katagaki:
+            body = f"{body}　{self.katagaki}" if body else self.katagaki
+        if self.postal_code and body:
+            return f"〒{self.postal_code} {body}"
+        return body
+
+
+class Woman(AddressMixin, TimestampMixin, db.Model):
+    __tablename__ = "women"
+    __label__ = _l("支援対象女性")
+    __table_args__ = (Index("ix_women_furigana", "furigana"),
+                      Index("ix_women_birth_date", "birth_date"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    furigana: Mapped[str] = mapped_column(String(200))
+    alias: Mapped[str] = mapped_column(String(100), default="")  # 通称
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    phone: Mapped[str] = mapped_column(String(30), default="")
+    referral_route: Mapped[ReferralRoute | None] = mapped_column(enum_type(ReferralRoute))
+    note: Mapped[str] = mapped_column(Text, default="")
+    # fold(name, alias, furigana): verifies gram matches without re-folding every row.
+    search_text: Mapped[str] = mapped_column(String(500), default="")
+
+    companions = relationship("Companion", back_populates="woman", cascade="all, delete-orphan",
+                              order_by="Companion.id")
+    concerns = relationship("Concern", secondary=woman_concerns, order_by="Concern.sort_order")
+    cases = relationship("Case", back_populates="woman")
+    consents = relationship("Consent", back_populates="woman")
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.furigana}）" if self.furigana else self.name
+
+
+class Companion(AddressMixin, TimestampMixin, db.Model):
+    __tablename__ = "companions"
+    __label__ = _l("同伴家族")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    woman_id: Mapped[int] = mapped_column(ForeignKey("women.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    furigana: Mapped[str] = mapped_column(String(200), default="")
+    relationship_to_woman: Mapped[Relationship] = mapped_column(enum_type(Relationship))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    woman = relationship("Woman", back_populates="companions")
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.relationship_to_woman.label}）"
+
+
+class NameSearchGram(db.Model):
+    """Unigrams and bigrams of each woman's folded names: an indexed lookup instead of a scan.
+
+    Most Japanese surnames are two kanji, so bigrams find them exactly; unigrams serve one-letter
+    queries. Candidates are confirmed against ``Woman.search_text``.
+    """
+
+    __tablename__ = "name_search_grams"
+    __table_args__ = (Index("ix_name_search_grams_gram_woman", "gram", "woman_id"),)
+
+    woman_id: Mapped[int] = mapped_column(
+        ForeignKey("women.id", ondelete="CASCADE"), primary_key=True
+    )
+    gram: Mapped[str] = mapped_column(String(2), primary_key=True)
+
+    def __str__(self) -> str:
+        return f"氏名索引「{self.gram}」"
+
+
+def search_grams(text: str) -> list[str]:
+    key = fold(text)
+    return list(dict.fromkeys([*key, *bigrams(text)]))
+
+
+def query_grams(term: str) -> list[str]:
+    """The grams a search term must all match: its bigrams, or the single character itself."""
+    key = fold(term)
+    return list(key) if len(key) == 1 else bigrams(term)
+
+
+def _search_source(woman: Woman) -> str:
+    return " ".join(p for p in (woman.name, woman.alias, woman.furigana) if p)
+
+
+@event.listens_for(Session, "before_flush")
+def _index_names(session: Session, flush_context, instances) -> None:
+    """Keep search_text and the gram rows in step with every name change, in the same flush."""
+    for obj in list(session.new) + list(session.dirty):
+        if not isinstance(obj, Woman):
+            continue
+        text = "|".join(fold(p) for p in (obj.name, obj.alias, obj.furigana) if p)
+        if obj.search_text == text and obj.id is not None:
+            continue
+        obj.search_text = text
+        obj._pending_grams = search_grams(_search_source(obj))
+
+
+@event.listens_for(Woman, "after_insert")
+@event.listens_for(Woman, "after_update")
+def _write_grams(mapper, connection, target: Woman) -> None:
+    grams = getattr(target, "_pending_grams", None)
+    if grams is None:
+        return
+    table = NameSearchGram.__table__
+    connection.execute(table.delete().where(table.c.woman_id == target.id))
+    if grams:
+        connection.execute(table.insert(), [{"woman_id": target.id, "gram": g} for g in grams])
+    del target._pending_grams
+
+
+def name_matches(woman_id_column, term: str):
+    """A WHERE clause: the woman behind woman_id_column has every gram of term in her names.
+
+    The gram lookup uses the (gram, woman_id) index; the folded ``search_text`` then confirms the
+    candidates, so 'アオキ' does not match 'アオ…キ' by accident.
+    """
+    key = fold(term)
+    grams = query_grams(term)
+    if not grams:
+        return sa.true()
+    table = NameSearchGram.__table__
+    candidates = (
+        sa.select(table.c.woman_id)
+        .where(table.c.gram.in_(grams))
+        .group_by(table.c.woman_id)
+        .having(sa.func.count(sa.distinct(table.c.gram)) == len(grams))
+    )
+    confirmed = sa.select(Woman.id).where(
+        Woman.id.in_(candidates), Woman.search_text.contains(key, autoescape=True)
+    )
+    return woman_id_column.in_(confirmed)

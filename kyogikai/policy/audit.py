@@ -1,0 +1,71 @@
+"""Writing AuditEvents (DOMAIN rule 7): who, when, what, which record, outcome — no personal values.
+
+Two ways an event is written:
+- with the change it describes (``with_change=True``): added to the ORM session, so the change
+  and its event commit or roll back together (deletes, 住所秘匿 steps, consent overrides);
+- everything else (reads, lists, exports, denials, logins): collected during the request and
+  inserted after it on a connection of its own, so recording a read neither flushes nor expires
+  the rows a page or a streamed export is still rendering, and a 403/404 is still recorded.
+"""
+
+from flask import g, has_request_context, request
+from flask_login import current_user
+
+from kyogikai.models import AuditAction, AuditEvent, AuditOutcome, db
+from kyogikai.models.base import utcnow
+
+__all__ = ["commit_pending", "record"]
+
+
+def _remote_addr() -> str:
+    return (request.remote_addr or "")[:45] if has_request_context() else ""
+
+
+def _current_user_id() -> int | None:
+    if has_request_context() and current_user and current_user.is_authenticated:
+        return current_user.id
+    return None
+
+
+def record(
+    action: AuditAction,
+    *,
+    outcome: AuditOutcome = AuditOutcome.success,
+    object_type: str = "",
+    object_id: int | None = None,
+    detail: str = "",
+    user_id: int | None = None,
+    login_attempted: str = "",
+    with_change: bool = False,
+) -> None:
+    """Record one event; see the module docstring for when it reaches the database."""
+    values = {
+        "occurred_at": utcnow(),
+        "user_id": user_id if user_id is not None else _current_user_id(),
+        "login_attempted": login_attempted[:64],
+        "action": action,
+        "outcome": outcome,
+        "object_type": object_type,
+        "object_id": object_id,
+        "detail": detail[:1000],
+        "remote_addr": _remote_addr(),
+    }
+    if with_change:
+        db.session.add(AuditEvent(**values))
+    elif has_request_context():
+        g.setdefault("pending_audit_events", []).append(values)
+    else:
+        _insert([values])
+
+
+def _insert(rows: list[dict]) -> None:
+    with db.engine.begin() as connection:
+        connection.execute(AuditEvent.__table__.insert(), rows)
+
+
+def commit_pending(response):
+    """after_request: persist the events this request collected."""
+    rows = g.pop("pending_audit_events", None)
+    if rows:
+        _insert(rows)
+    return response
