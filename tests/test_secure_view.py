@@ -9,7 +9,10 @@ from flask_admin import expose
 from kyogikai.admin_views.base import SecureView
 from kyogikai.models import AuditAction, AuditEvent, CaseReview, Woman, db
 from kyogikai.policy.masking import MASK
+from tests.conftest import AuthActions, _create_app
 from tests.test_scoping import other  # noqa: F401 (fixture: a case outside the police's scope)
+
+pytestmark = pytest.mark.real_commits  # on PostgreSQL: a fresh app of the test's own
 
 ADDRESS = "緑町1丁目26番3号"
 
@@ -37,8 +40,31 @@ class ReviewDigest(SecureView):
 
 
 @pytest.fixture
+def digest_app(app, database, tmp_path):
+    """An app with the custom screen registered before it serves its first request."""
+    if database["kind"] == "sqlite":  # the shared app has served requests already
+        own = _create_app(f"sqlite:///{database['path']}", tmp_path / "digest")
+    else:
+        own = app
+    own.extensions["admin"][0].add_view(ReviewDigest(name="digest", endpoint="digest"))
+    yield own
+    if own is not app:
+        with own.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def login_as(digest_app):
+    def _login(role):
+        client = digest_app.test_client()
+        AuthActions(client).login_as(role)
+        return client
+    return _login
+
+
+@pytest.fixture
 def digest(app, sample, other):  # noqa: F811
-    app.extensions["admin"][0].add_view(ReviewDigest(name="digest", endpoint="digest"))
     with app.app_context():
         woman = db.session.get(Woman, sample["woman"])
         woman.street, woman.address_hidden = ADDRESS, True
@@ -50,6 +76,7 @@ def digest(app, sample, other):  # noqa: F811
 
 def _events(app, action):
     with app.app_context():
+        db.session.expire_all()
         return db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)
                                   .order_by(AuditEvent.id)).all()
 
