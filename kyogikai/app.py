@@ -8,6 +8,7 @@ from flask import Flask, redirect, render_template, request, url_for
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -131,6 +132,25 @@ def _init_admin(app: Flask) -> None:
         index_view=_home_view(),
     )
     register_views(admin)
+
+    from kyogikai.admin_views import attachments
+    from kyogikai.policy import notices  # registers the ORM events that write notices
+    from kyogikai.policy.matrix import LIST, allowed
+
+    # For templates, called only where drawn: the navbar's unread count (one indexed count per
+    # page) and a record's attachments (also from macros imported without context).
+    app.jinja_env.globals.update(
+        unread_notices=notices.unread_count,
+        may_read_notices=lambda: current_user.is_authenticated
+        and allowed(current_user.role, LIST, "notice"),
+        attachment_panel=attachments.attachment_panel)
+
+    @app.url_value_preprocessor
+    def _upload_limit(endpoint, values):
+        # Runs before every before_request (CSRFProtect reads the form there): the upload route
+        # takes files of ATTACHMENT_MAX_MB; every other request keeps MAX_CONTENT_LENGTH.
+        if endpoint == attachments.UPLOAD_ENDPOINT:
+            request.max_content_length = attachments.upload_limit()
 
 
 def _home_view():

@@ -56,4 +56,12 @@ def load_config(instance_dir: Path) -> dict:
         "LOGIN_MAX_FAILURES": int(os.environ.get("LOGIN_MAX_FAILURES", "5")),
         "LOGIN_LOCKOUT_MINUTES": int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")),
         "FLASK_ADMIN_SWATCH": "default",
+        # Attachments (PDF, PNG, JPEG, xlsx, docx) on cases, meetings and consents, per file.
+        "ATTACHMENT_MAX_MB": int(os.environ.get("ATTACHMENT_MAX_MB", "20")),
+        # Notices stay in the panel. A function "package.module:function" called after each
+        # notice is committed (policy.notices), for an intranet with a mail relay; off when empty.
+        "NOTICE_MAIL_HOOK": os.environ.get("NOTICE_MAIL_HOOK", ""),
+        # Screen wording: 2021 (the 要綱's, default) or 2024 (困難女性支援法's); the 様式 exports
+        # keep the 要綱's headings either way.
+        "TERMINOLOGY": os.environ.get("TERMINOLOGY", "2021"),
     }

@@ -172,17 +172,18 @@ class PolicyMixin:
         screen's). Add your own filters, order and options to it."""
         return scoping.scoped_select(resource or self.resource)
 
-    def get_one_or_404(self, resource: str, record_id):
+    def get_one_or_404(self, resource: str, record_id, record_read: bool = True):
         """The record of ``resource`` with that id, if the user may see it; otherwise a 404,
         the same for a missing and an out-of-scope id, recorded. A read of personal data is
-        recorded too. ``record_id`` may be the raw query-string value: anything that is not a
-        plain id (「²」, 2^64, 「abc」) is a 404 as well."""
+        recorded too (unless the caller records its own event, ``record_read=False``).
+        ``record_id`` may be the raw query-string value: anything that is not a plain id
+        (「²」, 2^64, 「abc」) is a 404 as well."""
         value = scoping.parse_id(record_id)
         record = scoping.get_visible(resource, value) if value is not None else None
         if record is None:
             audit.record_not_found(resource, value)
             abort(404)
-        if request.method == "GET":
+        if request.method == "GET" and record_read:
             audit.record_read(resource, value)
         return record
 

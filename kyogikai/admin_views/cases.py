@@ -70,7 +70,7 @@ def _access_log_link(view, context, model, name):
 class CaseView(SecureModelView):
     """The ledger: one row per case, the columns of 様式1, filtered and sorted on indexes."""
 
-
+    details_template = "admin/model/details_attachments.html"
     column_list = ("number", "woman", "birth", "received_on", "status", "levels", "lead_agency",
                    "last_review_on")
     column_details_list = ("number", "fiscal_year", "woman", "birth", "received_on", "status",

@@ -21,6 +21,8 @@ def _state(view, context, model, name):
 
 class ConsentView(SecureModelView):
 
+    details_template = "admin/model/details_attachments.html"
+
     column_list = ("woman", "purpose", "agencies", "obtained_on", "valid_until", "withdrawn_on",
                    "state")
     column_details_list = ("woman", "purpose", "agencies", "obtained_on", "method", "obtained_by",

@@ -10,6 +10,8 @@ from kyogikai.policy import consent, scoping
 
 class MeetingView(SecureModelView):
 
+    details_template = "admin/model/meeting_details.html"
+
     column_list = ("held_on", "kind", "place", "agencies", "next_meeting_on")
     column_details_list = ("kind", "held_on", "place", "agencies", "members", "cases", "agenda",
                            "minutes", "decisions", "next_meeting_on", "created_at", "updated_at")

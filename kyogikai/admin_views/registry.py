@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 
 from kyogikai.admin_views.access_log import CaseAccessLogView
 from kyogikai.admin_views.accounts import UserView
+from kyogikai.admin_views.attachments import AttachmentView
 from kyogikai.admin_views.audit import AuditEventView
 from kyogikai.admin_views.cases import (
     CaseReviewView,
@@ -15,6 +16,8 @@ from kyogikai.admin_views.cases import (
 from kyogikai.admin_views.consent import ConsentView
 from kyogikai.admin_views.council import AgencyView, ConcernView, CouncilView, MemberView
 from kyogikai.admin_views.meetings import MeetingCaseView, MeetingView
+from kyogikai.admin_views.notices import NoticeView
+from kyogikai.admin_views.papers import MeetingPaperView
 from kyogikai.admin_views.reports import AnnualReportView, BusinessPlanView
 from kyogikai.admin_views.secrecy import AddressSecrecyView
 from kyogikai.admin_views.women import WomanView
@@ -62,3 +65,7 @@ def register_views(admin: Admin) -> None:
     for view_class, name, category, endpoint in CUSTOM_VIEWS:
         admin.add_view(view_class(name=name, category=category, endpoint=endpoint))
     admin.add_view(CaseAccessLogView(name=_l("閲覧記録"), endpoint="case_access_log"))
+    # Reached from the navbar (with the unread count), not from the menu.
+    admin.add_view(NoticeView(name=_l("お知らせ"), endpoint="notice"))
+    admin.add_view(MeetingPaperView(name=_l("会議資料"), endpoint="meeting_paper"))
+    admin.add_view(AttachmentView(name=_l("添付ファイル"), endpoint="attachment"))

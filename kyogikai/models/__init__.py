@@ -1,6 +1,7 @@
 """All models, imported here so Alembic and the app see one complete metadata."""
 
 from kyogikai.models.accounts import User
+from kyogikai.models.attachments import Attachment
 from kyogikai.models.audit import AuditAction, AuditEvent, AuditOutcome
 from kyogikai.models.base import db
 from kyogikai.models.cases import (
@@ -18,6 +19,7 @@ from kyogikai.models.consent import Consent, ConsentMethod, ConsentPurpose
 from kyogikai.models.council import Agency, AgencyCategory, Council, Member
 from kyogikai.models.enums import LabeledEnum, Role
 from kyogikai.models.meetings import Meeting, MeetingCase, MeetingKind
+from kyogikai.models.notices import Notice, NoticeKind
 from kyogikai.models.reports import AnnualReport, BusinessPlan, PlanCostLine, ReportCostLine
 from kyogikai.models.women import (
     Companion,
@@ -30,10 +32,10 @@ from kyogikai.models.women import (
 )
 
 __all__ = [
-    "Agency", "AgencyCategory", "AnnualReport", "AuditAction", "AuditEvent", "AuditOutcome",
+    "Agency", "AgencyCategory", "AnnualReport", "Attachment", "AuditAction", "AuditEvent", "AuditOutcome",
     "BusinessPlan", "Case", "CaseReview", "CaseSerial", "CaseStatus", "Companion", "Concern",
     "Consent", "ConsentMethod", "ConsentPurpose", "Council", "LabeledEnum", "Level", "Meeting",
-    "MeetingCase", "MeetingKind", "Member", "NameSearchGram", "PlanCostLine", "ReferralRoute",
+    "MeetingCase", "MeetingKind", "Member", "NameSearchGram", "Notice", "NoticeKind", "PlanCostLine", "ReferralRoute",
     "Relationship", "ReportCostLine", "Role", "RoleAssignment", "RoleFunction", "SupportKind",
     "SecrecyChange", "SupportRecord", "User", "Woman", "db",
 ]

@@ -24,6 +24,7 @@ from flask_babel import lazy_gettext as _l
 from kyogikai.models import (
     Agency,
     AnnualReport,
+    Attachment,
     AuditEvent,
     BusinessPlan,
     Case,
@@ -37,6 +38,7 @@ from kyogikai.models import (
     MeetingCase,
     Member,
     NameSearchGram,
+    Notice,
     PlanCostLine,
     ReportCostLine,
     Role,
@@ -47,7 +49,16 @@ from kyogikai.models import (
     db,
 )
 from kyogikai.models.women import ADDRESS_FIELDS
-from kyogikai.policy.actions import ACTIONS, EDIT, FULL, READ, READ_EXPORT, WRITE
+from kyogikai.policy.actions import (
+    ACTIONS,
+    CREATE,
+    DELETE,
+    EDIT,
+    FULL,
+    READ,
+    READ_EXPORT,
+    WRITE,
+)
 
 # ---------------------------------------------------------------- what a text column may carry
 
@@ -107,6 +118,21 @@ class ConsentNamingAgency:
 @dataclass(frozen=True)
 class AttendedMeeting:
     """Meetings the agency attended."""
+
+
+@dataclass(frozen=True)
+class AddressedTo:
+    """Rows addressed to the user (an inbox): every role sees its own and no one else's."""
+
+    column: str  # attribute holding the user id
+
+
+@dataclass(frozen=True)
+class LikeItsRecord:
+    """Rows hanging on one of several records (an attachment): visible when the record is,
+    by that record's own scope rule."""
+
+    owners: Mapping[str, str]  # attribute holding the record id → the record's resource
 
 
 @dataclass(frozen=True)
@@ -200,6 +226,21 @@ _DECLARED = [
     Resource("consent_override", _l("同意確認の緊急例外"), {CO: frozenset({EDIT})}),
     # Per-case access log ("who saw this case and when").
     Resource("case_access_log", _l("ケースの閲覧記録"), {CO: READ}),
+    # In-panel notices: each person reads (and marks read) only their own.
+    Resource("notice", _l("お知らせ"), {role: READ | {EDIT} for role in (A, CO, CL, AS, SU)},
+             model=Notice, personal=True, scope=AddressedTo("user_id"),
+             text={"place": FREE_TEXT}),
+    # Files on a case, meeting or consent: read where the record is read, uploaded by those who
+    # write case records, deleted by 調整担当者 only.
+    Resource("attachment", _l("添付ファイル"),
+             {CO: READ | {CREATE, DELETE}, CL: READ | {CREATE}, SU: READ, AS: READ},
+             model=Attachment, personal=True,
+             scope=LikeItsRecord({"case_id": "case", "meeting_id": "meeting",
+                                  "consent_id": "consent"}),
+             text={"filename": FREE_TEXT,
+                   "stored_name": Exempt("random name on disk, chosen by the server"),
+                   "media_type": Exempt("type found from the content, from a closed list"),
+                   "sha256": Exempt("digest of the content, hexadecimal")}),
     # Records without a screen of their own.
     Resource("companion", _l("同伴家族"), model=Companion, personal=True,
              scope=ViaWoman("woman_id"),

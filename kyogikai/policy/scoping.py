@@ -17,9 +17,11 @@ from kyogikai.models.consent import consent_agencies
 from kyogikai.models.meetings import meeting_agencies
 from kyogikai.policy.resources import (
     RESOURCES,
+    AddressedTo,
     AttendedMeeting,
     ConsentNamingAgency,
     EveryRow,
+    LikeItsRecord,
     ViaCase,
     ViaWoman,
     resource_of,
@@ -86,6 +88,10 @@ def _rule_clause(resource, user, day):
     if isinstance(rule, AttendedMeeting):
         return exists().where(meeting_agencies.c.meeting_id == model.id,
                               meeting_agencies.c.agency_id == user.agency_id)
+    if isinstance(rule, LikeItsRecord):
+        return or_(*(getattr(model, column).in_(
+            select(RESOURCES[owner].model.id).where(scope_clause(owner, user, day)))
+            for column, owner in rule.owners.items()))
     return false()
 
 
@@ -98,6 +104,8 @@ def scope_clause(resource: str, user=None, day: date | None = None):
     declared = RESOURCES.get(resource)
     if not getattr(user, "is_authenticated", False) or declared is None:
         return false()
+    if isinstance(declared.scope, AddressedTo):  # an inbox: the same rule for every role
+        return getattr(declared.model, declared.scope.column) == user.id
     if not is_scoped(user):
         return true()
     if declared.scope is None or declared.model is None:

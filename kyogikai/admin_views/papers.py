@@ -1,0 +1,48 @@
+"""会議資料 (4(3)②ア 議事録の作成、資料の保管): one meeting on A4, to print or keep as PDF.
+
+Everything on it comes through the policy: the meeting is fetched scoped (404 otherwise) and
+its read audited; the cases, 管理記録 and 役割分担 are the reader's scoped rows only; every text
+a person typed is masked for readers who may not see hidden addresses.
+"""
+
+from flask import request
+from flask_admin import expose
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
+
+from kyogikai.admin_views.base import SecureView
+from kyogikai.models import CaseReview, MeetingCase, RoleAssignment, db
+from kyogikai.models.base import utcnow
+
+
+class MeetingPaperView(SecureView):
+    resource = "meeting"
+
+    def is_visible(self):
+        return False  # opened from a meeting's page and from notices
+
+    def paper(self, meeting_id) -> dict:
+        """What the paper shows, for this reader."""
+        meeting = self.get_one_or_404("meeting", meeting_id)
+        links = db.session.scalars(
+            self.scoped_select("meeting_case").where(MeetingCase.meeting_id == meeting.id)
+            .options(selectinload(MeetingCase.case)).order_by(MeetingCase.id)).all()
+        reviews = db.session.scalars(
+            self.scoped_select("case_review").where(CaseReview.meeting_id == meeting.id)).all()
+        roles = db.session.scalars(
+            self.scoped_select("role_assignment").where(RoleAssignment.meeting_id == meeting.id)
+            .order_by(RoleAssignment.case_id, RoleAssignment.function, RoleAssignment.id)).all()
+        cases = []
+        for link in sorted(links, key=lambda link: link.case.number):
+            case = link.case
+            cases.append({"link": link, "case": case,
+                          "reviews": [r for r in reviews if r.case_id == case.id],
+                          "roles": [r for r in roles if r.case_id == case.id]})
+        self.audit_list("meeting_case", len(links), detail="meeting_paper")
+        return {"meeting": meeting, "cases": cases, "printed_at": utcnow(),
+                "printed_by": current_user.display_name or current_user.login}
+
+    @expose("/")
+    def index(self):
+        return self.render("papers/meeting.html", for_screen=True,
+                           **self.paper(request.args.get("id", "")))

@@ -1,0 +1,298 @@
+"""Notices (要綱 4(2)ウ ii 1): the right people are told, no one else, and nothing personal."""
+
+import re
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from kyogikai.models import (
+    Agency,
+    AgencyCategory,
+    Case,
+    CaseStatus,
+    Consent,
+    ConsentMethod,
+    ConsentPurpose,
+    Meeting,
+    MeetingCase,
+    MeetingKind,
+    Notice,
+    NoticeKind,
+    Role,
+    RoleAssignment,
+    RoleFunction,
+    User,
+    Woman,
+    db,
+)
+from kyogikai.policy import notices
+from kyogikai.policy.authentication import hash_password
+from tests.conftest import PASSWORD, AuthActions, post_form
+
+TODAY = date.today()
+SOON = TODAY + timedelta(days=10)
+WAREKI_SOON = re.compile(r"令和\d+年\d+月\d+日")
+
+
+@pytest.fixture
+def people(app, sample):
+    """Besides the baseline (police staff ``test-agency_staff``): staff of the home agency, staff
+    of a hospital that is never invited, and a second coordinator."""
+    with app.app_context():
+        home, police = db.session.scalars(sa.select(Agency).order_by(Agency.id)).all()
+        hospital = Agency(name="テスト病院", category=AgencyCategory.medical_institution)
+        db.session.add(hospital)
+        password = hash_password(PASSWORD)
+        for login, role, agency in (("home-staff", Role.agency_staff, home),
+                                    ("hospital-staff", Role.agency_staff, hospital),
+                                    ("coordinator-2", Role.coordinator, home)):
+            db.session.add(User(login=login, display_name=login, role=role, agency=agency,
+                                password_hash=password, active=True))
+        db.session.execute(sa.delete(Notice))  # the sample's own role assignment told the police
+        db.session.commit()
+        return {"home": home.id, "police": police.id, "hospital": hospital.id, **sample}
+
+
+def told(app, kind=None) -> dict[str, list]:
+    """login → the kinds of the notices they received."""
+    with app.app_context():
+        query = sa.select(User.login, Notice.kind).join(Notice, Notice.user_id == User.id)
+        if kind is not None:
+            query = query.where(Notice.kind == kind)
+        found = {}
+        for login, notice_kind in db.session.execute(query.order_by(Notice.id)):
+            found.setdefault(login, []).append(notice_kind)
+        return found
+
+
+def new_meeting(client, agencies, held_on=SOON, kind="case_conference", place="第1会議室"):
+    return post_form(client, "/admin/meeting/new/", {
+        "kind": kind, "held_on": held_on.isoformat(), "place": place,
+        "agencies": [str(a) for a in agencies], "agenda": "", "minutes": "", "decisions": "",
+        "next_meeting_on": ""})
+
+
+def test_agencies_invited_to_a_meeting_are_told_and_no_one_else(app, login_as, people):
+    response = new_meeting(login_as("coordinator"), [people["home"], people["police"]])
+    assert response.status_code == 302
+    assert told(app) == {"test-agency_staff": [NoticeKind.meeting_invited],
+                         "home-staff": [NoticeKind.meeting_invited]}
+
+
+def test_a_past_meeting_being_recorded_tells_no_one(app, login_as, people):
+    new_meeting(login_as("clerk"), [people["police"]], held_on=TODAY - timedelta(days=3))
+    assert told(app) == {}
+
+
+def test_changes_to_a_meeting_tell_exactly_those_concerned(app, login_as, people):
+    client = login_as("coordinator")
+    new_meeting(client, [people["home"], people["police"]])
+    with app.app_context():
+        meeting_id = db.session.scalar(sa.select(sa.func.max(Meeting.id)))
+        db.session.execute(sa.delete(Notice))
+        db.session.commit()
+    response = post_form(client, f"/admin/meeting/edit/?id={meeting_id}", {
+        "kind": "case_conference", "held_on": (SOON + timedelta(days=1)).isoformat(),
+        "place": "第1会議室", "agencies": [str(people["police"]), str(people["hospital"])],
+        "agenda": "", "minutes": "", "decisions": "", "next_meeting_on": ""})
+    assert response.status_code == 302
+    assert told(app) == {"hospital-staff": [NoticeKind.meeting_invited],
+                         "home-staff": [NoticeKind.meeting_cancelled],
+                         "test-agency_staff": [NoticeKind.meeting_changed]}
+
+
+def test_minutes_corrected_tell_no_one(app, login_as, people):
+    client = login_as("coordinator")
+    new_meeting(client, [people["police"]])
+    with app.app_context():
+        meeting_id = db.session.scalar(sa.select(sa.func.max(Meeting.id)))
+        db.session.execute(sa.delete(Notice))
+        db.session.commit()
+    post_form(client, f"/admin/meeting/edit/?id={meeting_id}", {
+        "kind": "case_conference", "held_on": SOON.isoformat(), "place": "第1会議室",
+        "agencies": [str(people["police"])], "agenda": "", "minutes": "議事録を追記",
+        "decisions": "", "next_meeting_on": ""})
+    assert told(app) == {}
+
+
+def test_a_role_assigned_and_ended_tells_that_agency_only(app, login_as, people):
+    client = login_as("coordinator")
+    response = post_form(client, "/admin/role_assignment/new/", {
+        "case": str(people["case"]), "agency": str(people["home"]),
+        "function": "coordination", "meeting": "", "valid_from": TODAY.isoformat(),
+        "valid_to": "", "note": ""})
+    assert response.status_code == 302
+    assert told(app) == {"home-staff": [NoticeKind.role_assigned]}
+    with app.app_context():
+        role_id = db.session.scalar(sa.select(sa.func.max(RoleAssignment.id)))
+    post_form(client, f"/admin/role_assignment/edit/?id={role_id}", {
+        "valid_to": (TODAY + timedelta(days=1)).isoformat(), "note": ""})
+    assert told(app) == {"home-staff": [NoticeKind.role_assigned, NoticeKind.role_relieved]}
+
+
+def test_a_withdrawn_consent_tells_the_coordinators_but_not_the_one_who_withdrew_it(
+        app, people):
+    with app.app_context():
+        consent = db.session.get(Consent, people["consent"])
+        consent.withdrawn_on = None
+        db.session.commit()
+    client = app.test_client()
+    AuthActions(client).login("coordinator-2")
+    response = post_form(client, f"/admin/consent/edit/?id={people['consent']}", {
+        "woman": str(people["woman"]), "purpose": "case_conference",
+        "agencies": [str(people["home"]), str(people["police"])], "obtained_on": "2025-04-10",
+        "method": "written", "obtained_by": "", "valid_until": "",
+        "withdrawn_on": TODAY.isoformat(), "note": ""})
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    assert told(app) == {"test-coordinator": [NoticeKind.consent_withdrawn]}
+
+
+def test_a_consent_withdrawn_for_one_agency_is_told_too(app, people):
+    with app.app_context():  # any path: here a plain change of the record, as a workflow makes
+        consent = db.session.get(Consent, people["consent"])
+        consent.agencies = [a for a in consent.agencies if a.id != people["police"]]
+        db.session.commit()
+        notice = db.session.scalar(sa.select(Notice))
+        assert notice.agency_id == people["police"]
+    assert told(app) == {"test-coordinator": [NoticeKind.consent_withdrawn],
+                         "coordinator-2": [NoticeKind.consent_withdrawn]}
+
+
+def test_a_closed_case_is_not_relied_on(app, people):
+    with app.app_context():
+        case = db.session.get(Case, people["case"])
+        case.status, case.ended_on, case.end_reason = CaseStatus.closed, TODAY, "終結"
+        db.session.get(Consent, people["consent"]).withdrawn_on = TODAY
+        db.session.commit()
+    assert told(app) == {}
+
+
+def test_an_expired_consent_is_told_once_per_coordinator(app, login_as, people):
+    with app.app_context():
+        consent = db.session.get(Consent, people["consent"])
+        consent.valid_until = TODAY - timedelta(days=2)
+        db.session.commit()
+    client = login_as("coordinator")
+    client.get("/admin/")
+    client.get("/admin/notice/")
+    login_as("clerk").get("/admin/")
+    assert told(app) == {"test-coordinator": [NoticeKind.consent_expired],
+                         "coordinator-2": [NoticeKind.consent_expired]}
+
+
+def test_a_renewed_consent_is_not_told_as_expired(app, login_as, people):
+    with app.app_context():
+        old = db.session.get(Consent, people["consent"])
+        old.valid_until = TODAY - timedelta(days=2)
+        db.session.add(Consent(woman_id=old.woman_id, purpose=old.purpose,
+                               obtained_on=TODAY - timedelta(days=2), method=old.method,
+                               agencies=list(old.agencies)))
+        db.session.commit()
+    login_as("coordinator").get("/admin/")
+    assert told(app) == {}
+
+
+def _invite_with_two_cases(app, people):
+    """A meeting soon, attended by the police: one case whose consent covers the police, one
+    whose consent does not (put on the agenda by a coordinator's override)."""
+    with app.app_context():
+        police = db.session.get(Agency, people["police"])
+        home = db.session.get(Agency, people["home"])
+        covered = db.session.get(Case, people["case"])
+        woman = Woman(name="井上 花", furigana="イノウエ ハナ")
+        uncovered = Case(woman=woman, received_on=TODAY, status=CaseStatus.supporting)
+        db.session.add_all([woman, uncovered, Consent(
+            woman=woman, purpose=ConsentPurpose.case_conference, obtained_on=TODAY,
+            method=ConsentMethod.written, agencies=[home])])
+        db.session.flush()
+        meeting = Meeting(kind=MeetingKind.case_conference, held_on=SOON, place="第2会議室",
+                          agencies=[police])
+        db.session.add(meeting)
+        db.session.add_all([MeetingCase(meeting=meeting, case=covered),
+                            MeetingCase(meeting=meeting, case=uncovered,
+                                        consent_override_reason="生命・身体の保護のため緊急に必要")])
+        db.session.commit()
+        notice = db.session.scalar(sa.select(Notice).where(
+            Notice.user_id == sa.select(User.id).where(User.login == "test-agency_staff")
+            .scalar_subquery()))
+        return notice.id, covered.number, uncovered.number
+
+
+def test_a_notice_shows_only_case_numbers_consent_allows(app, login_as, people):
+    notice_id, covered, uncovered = _invite_with_two_cases(app, people)
+    body = login_as("agency_staff").get(f"/admin/notice/{notice_id}").get_data(as_text=True)
+    assert covered in body
+    assert uncovered not in body
+    assert "第2会議室" in body and "個別ケース検討会議" in body
+    assert WAREKI_SOON.search(body)
+    # Nothing personal: neither woman's name.
+    assert "青木" not in body and "井上" not in body
+
+
+def test_a_notice_is_its_readers_alone(app, login_as, people):
+    notice_id, _covered, _uncovered = _invite_with_two_cases(app, people)
+    for role in ("coordinator", "clerk", "supervisor", "admin"):
+        assert login_as(role).get(f"/admin/notice/{notice_id}").status_code == 404
+    client = app.test_client()
+    AuthActions(client).login("hospital-staff")
+    assert client.get(f"/admin/notice/{notice_id}").status_code == 404
+    assert "お知らせはありません" in client.get("/admin/notice/").get_data(as_text=True)
+
+
+def test_unread_count_in_the_navbar_and_read_state(app, login_as, people):
+    client = login_as("coordinator")
+    new_meeting(client, [people["police"]])
+    new_meeting(client, [people["police"]], held_on=SOON + timedelta(days=7))
+    staff = login_as("agency_staff")
+    page = staff.get("/admin/").get_data(as_text=True)
+    assert re.search(r'data-unread-count[^>]*>2<', page)
+    with app.app_context():
+        first = db.session.scalar(sa.select(sa.func.min(Notice.id)))
+    staff.get(f"/admin/notice/{first}")
+    assert re.search(r'data-unread-count[^>]*>1<', staff.get("/admin/").get_data(as_text=True))
+    post_form(staff, "/admin/notice/", {}, target=f"/admin/notice/{first}/unread")
+    assert re.search(r'data-unread-count[^>]*>2<', staff.get("/admin/").get_data(as_text=True))
+    post_form(staff, "/admin/notice/", {}, target="/admin/notice/read-all")
+    assert "data-unread-count" not in staff.get("/admin/").get_data(as_text=True)
+    # The coordinator who called the meetings has no notices of them.
+    assert "data-unread-count" not in client.get("/admin/").get_data(as_text=True)
+
+
+SENT = []
+
+
+def record_mail(recipient, subject, path):
+    """A NOTICE_MAIL_HOOK for the test: what a mail relay would be handed."""
+    SENT.append((recipient, subject, path))
+
+
+def test_no_mail_by_default_and_the_hook_when_configured(app, login_as, people):
+    SENT.clear()
+    client = login_as("coordinator")
+    new_meeting(client, [people["police"]])
+    assert SENT == []
+    app.config["NOTICE_MAIL_HOOK"] = "tests.test_notices:record_mail"
+    new_meeting(client, [people["police"]], place="架空町1-2-3 公民館")
+    assert len(SENT) == 1
+    recipient, subject, path = SENT[0]
+    assert recipient["login"] == "test-agency_staff"
+    assert subject.startswith("会議への招集：個別ケース検討会議（令和")
+    assert "公民館" not in subject and path.startswith("/admin/notice/")
+
+
+def test_a_change_that_rolls_back_tells_no_one(app, people):
+    with app.app_context():
+        db.session.add(Meeting(kind=MeetingKind.practitioner, held_on=SOON,
+                               agencies=[db.session.get(Agency, people["police"])]))
+        db.session.flush()
+        assert db.session.scalar(sa.select(sa.func.count(Notice.id))) == 1
+        db.session.rollback()
+    assert told(app) == {}
+
+
+def test_recipients_are_the_audience_of_each_kind(app, people):
+    with app.app_context():
+        for kind, role in notices.AUDIENCE.items():
+            for user_id in notices.recipients(kind, people["police"]):
+                assert db.session.get(User, user_id).role is role
