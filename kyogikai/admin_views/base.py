@@ -13,6 +13,7 @@ from flask_admin import BaseView
 from flask_admin.actions import action
 from flask_admin.babel import lazy_gettext as admin_lazy_gettext
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_admin.contrib.sqla.form import AdminModelConverter
 from flask_admin.form import Select2Field
 from flask_admin.model import typefmt
@@ -27,7 +28,7 @@ from sqlalchemy.orm import MANYTOONE
 from wtforms import validators
 from wtforms.validators import ValidationError
 
-from kyogikai.admin_views.formatting import format_local_datetime
+from kyogikai.admin_views.formatting import compact_date, format_local_datetime
 from kyogikai.admin_views.forms import BaseForm, WarekiDateField
 from kyogikai.japanese.wareki import format_wareki_with_western
 from kyogikai.models import AuditAction, AuditOutcome, LabeledEnum, db
@@ -96,11 +97,18 @@ def _format_datetime(view, value, name=None):
     return format_local_datetime(value)
 
 
-def type_formatters() -> dict:
-    """Japanese display for every value type a list or details page can hold."""
+def _format_date_compact(view, value, name=None):
+    if isinstance(value, datetime):
+        return _format_datetime(view, value, name)
+    return compact_date(value)
+
+
+def type_formatters(compact: bool = False) -> dict:
+    """Japanese display for every value type a list or details page can hold; in a list
+    (``compact``) a date is 和暦 alone, its western form in the tooltip, so rows stay one line."""
     formatters = dict(typefmt.BASE_FORMATTERS)
     formatters[bool] = _format_bool
-    formatters[date] = _format_date
+    formatters[date] = _format_date_compact if compact else _format_date
     formatters[datetime] = _format_datetime
     for enum_cls in LabeledEnum.all_subclasses():
         formatters[enum_cls] = _format_enum
@@ -279,7 +287,7 @@ class SecureModelView(PolicyMixin, ModelView):
                             "declaration in policy/resources.py")
         self.resource = declared.name
         if self.column_type_formatters is None:
-            self.column_type_formatters = type_formatters()
+            self.column_type_formatters = type_formatters(compact=True)
             self.column_type_formatters_detail = type_formatters()
             self.column_type_formatters_export = type_formatters()
         self.column_choices = {**self._enum_choices(model), **(self.column_choices or {})}
@@ -388,6 +396,18 @@ class SecureModelView(PolicyMixin, ModelView):
         """count(*), not Flask-Admin's count(?) with a bound '*', which SQLite runs far slower."""
         return scoping.scope(db.session.query(func.count()).select_from(self.model), self.resource)
 
+    def list_url(self, *conditions) -> str:
+        """This list filtered by ``(filter, value)`` pairs — a filter object of
+        ``column_filters``, or a column name for the "equals" filter Flask-Admin built for it —
+        the way the filter bar itself would link it (the home page's figures link here)."""
+        args = {}
+        for position, (wanted, value) in enumerate(conditions):
+            index = next(i for i, flt in enumerate(self._filters) if flt is wanted or (
+                isinstance(wanted, str) and isinstance(flt, FilterEqual)
+                and getattr(flt.column, "key", None) == wanted))
+            args[f"flt{position}_{self.get_filter_arg(index, self._filters[index])}"] = value
+        return url_for(f"{self.endpoint}.index_view", **args)
+
     def _get_filter_groups(self):
         """Options that come from the database (agencies, 年度) are read per request."""
         groups = super()._get_filter_groups()
@@ -399,9 +419,14 @@ class SecureModelView(PolicyMixin, ModelView):
         return groups
 
     def search_placeholder(self):
+        """「場所・議題で検索」: the labels joined the Japanese way (Flask-Admin joins with ", ")."""
         if self.search_placeholder_text is not None:
             return str(self.search_placeholder_text)
-        return super().search_placeholder()
+        if not self.column_searchable_list:
+            return None
+        labels = [str(self.column_labels.get(getattr(c, "key", c), getattr(c, "key", c)))
+                  for c in self.column_searchable_list]
+        return _("%(fields)sで検索", fields="・".join(labels))
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
         if self.name_search_column is None:

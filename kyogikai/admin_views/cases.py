@@ -15,10 +15,16 @@ from kyogikai.admin_views.ajax import (
     looks_like_case_number,
 )
 from kyogikai.admin_views.base import SecureModelView, current_role
-from kyogikai.admin_views.filters import AgencyFilter, FiscalYearFilter
-from kyogikai.admin_views.formatting import birth_with_age, name_with_furigana, wareki_or_blank
+from kyogikai.admin_views.filters import AgencyFilter, ConditionFilter, FiscalYearFilter
+from kyogikai.admin_views.formatting import (
+    birth_with_age,
+    clipped,
+    compact_date,
+    name_with_furigana,
+    wareki_or_blank,
+)
 from kyogikai.models import Case, CaseReview, RoleAssignment, SupportRecord
-from kyogikai.models.cases import is_review_overdue
+from kyogikai.models.cases import is_review_overdue, overdue_clause
 from kyogikai.models.council import review_interval_months
 from kyogikai.models.women import name_matches
 from kyogikai.policy.matrix import LIST, allowed
@@ -53,9 +59,9 @@ def _levels(view, context, model, name):
 
 
 def _last_review(view, context, model, name):
-    text = escape(wareki_or_blank(model.last_review_on) or _l("なし"))
+    text = compact_date(model.last_review_on) if model.last_review_on else escape(_l("なし"))
     if is_review_overdue(model, _interval(), date.today()):
-        badge = escape(_l("管理記録の期限超過"))
+        badge = escape(_l("期限超過"))
         return Markup(f'{text} <span class="badge badge-danger">{badge}</span>')
     return text
 
@@ -65,6 +71,11 @@ def _access_log_link(view, context, model, name):
         return ""
     url = url_for("case_access_log.index", case_id=model.id)
     return Markup(f'<a href="{escape(url)}">{escape(_l("このケースの閲覧記録を見る"))}</a>')
+
+
+# DOMAIN rule 4: open cases whose 管理記録 is overdue (the home page's figure links here).
+OVERDUE = ConditionFilter(Case.last_review_on, _l("フォロー期限超過"),
+                          lambda today: overdue_clause(review_interval_months(), today))
 
 
 class CaseView(SecureModelView):
@@ -83,14 +94,22 @@ class CaseView(SecureModelView):
     column_labels = CASE_LABELS
     column_formatters = {
         "woman": lambda v, c, m, n: name_with_furigana(m.woman),
-        "birth": lambda v, c, m, n: birth_with_age(m.woman.birth_date),
+        "birth": lambda v, c, m, n: birth_with_age(m.woman.birth_date, compact=True),
         "levels": _levels,
+        "lead_agency": lambda v, c, m, n: clipped(m.lead_agency),
         "last_review_on": _last_review,
+        "access_log": _access_log_link,
+    }
+    column_formatters_detail = {
+        "woman": lambda v, c, m, n: name_with_furigana(m.woman),
+        "birth": lambda v, c, m, n: birth_with_age(m.woman.birth_date),
         "access_log": _access_log_link,
     }
     column_formatters_export = {
         **column_formatters,
         "woman": lambda v, c, m, n: str(m.woman),
+        "birth": lambda v, c, m, n: birth_with_age(m.woman.birth_date),
+        "lead_agency": lambda v, c, m, n: str(m.lead_agency or ""),
         "last_review_on": lambda v, c, m, n: wareki_or_blank(m.last_review_on) + (
             "（期限超過）" if is_review_overdue(m, _interval(), date.today()) else ""),
     }
@@ -103,6 +122,7 @@ class CaseView(SecureModelView):
         DateGreaterFilter(Case.received_on, _l("相談受理年月日（この日より後）")),
         DateSmallerFilter(Case.received_on, _l("相談受理年月日（この日より前）")),
         FiscalYearFilter(Case.fiscal_year, _l("年度"), first_year_column=Case.fiscal_year),
+        OVERDUE,
     )
     name_search_column = "woman_id"
     column_searchable_list = ("number",)

@@ -6,6 +6,14 @@ from flask_babel import lazy_gettext as _l
 
 from kyogikai.admin_views.ajax import WomanLoader
 from kyogikai.admin_views.base import SecureModelView
+from kyogikai.admin_views.filters import ConditionFilter
+from kyogikai.models import Consent
+from kyogikai.models.consent import needs_renewal_clause
+
+# Expired or expiring within 30 days, on an open case, not replaced (the home page links here).
+NEEDS_RENEWAL = ConditionFilter(Consent.valid_until,
+                                _l("更新が必要（期限切れ・30日以内に期限、未終結のケース）"),
+                                needs_renewal_clause)
 
 
 def _state(view, context, model, name):
@@ -30,7 +38,8 @@ class ConsentView(SecureModelView):
                            "updated_at")
     column_sortable_list = ("obtained_on", "valid_until", "withdrawn_on")
     column_default_sort = ("obtained_on", True)
-    column_filters = ("purpose", "method", "obtained_on", "valid_until", "withdrawn_on")
+    column_filters = ("purpose", "method", "obtained_on", "valid_until", "withdrawn_on",
+                      NEEDS_RENEWAL)
     column_labels = {
         "purpose": _l("目的"),
         "agencies": _l("情報共有の対象機関"),

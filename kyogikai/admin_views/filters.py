@@ -7,7 +7,7 @@ from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from kyogikai.japanese.fiscal import fiscal_year
+from kyogikai.japanese.fiscal import fiscal_year, fiscal_year_range
 from kyogikai.japanese.wareki import wareki_year_label
 from kyogikai.models import Agency, db
 
@@ -32,6 +32,15 @@ class AgencyFilter(FilterEqual):
         return int(value)
 
 
+# The operation shown between a filter's name and its value: 「年度 ＝ 令和7年度」.
+EQUALS = _l("＝")
+
+
+def year_label(fy: int) -> str:
+    """令和7年度（2025）: short enough for the filter's value box."""
+    return f"{wareki_year_label(fy)}（{fy}）"
+
+
 class FiscalYearFilter(BaseSQLAFilter):
     """年度 (April–March) on an indexed integer column, offered from the oldest year to this one."""
 
@@ -44,14 +53,57 @@ class FiscalYearFilter(BaseSQLAFilter):
             return []
         current = fiscal_year(date.today())
         first = db.session.scalar(select(func.min(self.first_year_column))) or current
-        return [(str(fy), wareki_year_label(fy) + f"（{fy}年度）")
-                for fy in range(max(current, first), first - 1, -1)]
+        return [(str(fy), year_label(fy)) for fy in range(max(current, first), first - 1, -1)]
 
     def validate(self, value):
-        return str(value).isdigit()
+        return str(value).isdigit() and len(str(value)) == 4
 
     def apply(self, query, value, alias=None):
         return query.filter(self.get_column(alias) == int(value))
 
     def operation(self):
-        return _l("が")
+        return EQUALS
+
+
+class FiscalYearDateFilter(BaseSQLAFilter):
+    """年度 of a date column (a meeting's date): from April 1 to March 31, on the date index."""
+
+    def __init__(self, column, name):
+        super().__init__(column, name, options=self.year_options)
+
+    def year_options(self):
+        if not has_app_context():
+            return []
+        following = fiscal_year(date.today()) + 1
+        first = db.session.scalar(select(func.min(self.column)))
+        first = fiscal_year(first) if first else following - 1
+        return [(str(fy), year_label(fy)) for fy in range(following, first - 1, -1)]
+
+    def validate(self, value):
+        return str(value).isdigit() and len(str(value)) == 4
+
+    def apply(self, query, value, alias=None):
+        start, end = fiscal_year_range(int(value))
+        return query.filter(self.get_column(alias).between(start, end))
+
+    def operation(self):
+        return EQUALS
+
+
+class ConditionFilter(BaseSQLAFilter):
+    """A named condition as a list filter with one choice, 「該当するもの」: what a figure on the
+    home page counts, so that its link lists exactly those rows. ``clause(today)`` is the SQL,
+    shared with the figure."""
+
+    def __init__(self, column, name, clause):
+        self.clause = clause
+        super().__init__(column, name, options=(("1", _l("該当するもの")),))
+
+    def validate(self, value):
+        return value == "1"
+
+    def apply(self, query, value, alias=None):
+        return query.filter(self.clause(date.today()))
+
+    def operation(self):
+        return EQUALS

@@ -1,11 +1,34 @@
 """会議 of the three kinds (要綱 4(2) ア/イ/ウ) and the cases each one discussed."""
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 from wtforms.validators import ValidationError
 
 from kyogikai.admin_views.ajax import CaseLoader
 from kyogikai.admin_views.base import SecureModelView
-from kyogikai.policy import consent, scoping
+from kyogikai.admin_views.filters import ConditionFilter, FiscalYearDateFilter
+from kyogikai.admin_views.formatting import clipped
+from kyogikai.models import Meeting
+from kyogikai.models.meetings import upcoming_clause
+from kyogikai.policy import consent, masking, scoping
+
+
+def _agencies(view, context, model, name):
+    """「15機関：NPO法人…」 on one line; the whole list in the tooltip."""
+    names = "、".join(agency.name for agency in model.agencies)
+    count = _("%(count)s機関", count=len(model.agencies))
+    return Markup("{}：").format(count) + clipped(names) if names else ""
+
+
+def case_numbers(cases) -> Markup:
+    """Case numbers that never break at their hyphen."""
+    return Markup("、").join(Markup('<span class="case-number">{}</span>').format(case.number)
+                            for case in cases)
+
+
+UPCOMING = ConditionFilter(Meeting.held_on, _l("今日から14日以内に開催"), upcoming_clause)
+FISCAL_YEAR = FiscalYearDateFilter(Meeting.held_on, _l("年度（開催日）"))
 
 
 class MeetingView(SecureModelView):
@@ -17,7 +40,7 @@ class MeetingView(SecureModelView):
                            "minutes", "decisions", "next_meeting_on", "created_at", "updated_at")
     column_sortable_list = ("held_on", "kind", "next_meeting_on")
     column_default_sort = ("held_on", True)
-    column_filters = ("kind", "held_on")
+    column_filters = ("kind", "held_on", FISCAL_YEAR, UPCOMING)
     column_searchable_list = ("place", "agenda")
     column_labels = {
         "kind": _l("会議の種類"),
@@ -32,10 +55,22 @@ class MeetingView(SecureModelView):
         "next_meeting_on": _l("次回開催予定日"),
     }
     column_formatters = {
-        "agencies": lambda v, c, m, n: "、".join(a.name for a in m.agencies),
+        "kind": lambda v, c, m, n: m.kind.label,
+        "place": lambda v, c, m, n: clipped(masking.shown(m, "place")),
+        "agencies": _agencies,
         "members": lambda v, c, m, n: "、".join(str(x) for x in m.members),
-        "cases": lambda v, c, m, n: "、".join(
-            case.number for case in scoping.visible(m.case_links, "case", lambda link: link.case)),
+        "cases": lambda v, c, m, n: case_numbers(
+            scoping.visible(m.case_links, "case", lambda link: link.case)),
+    }
+    column_formatters_detail = {
+        **column_formatters,
+        "place": lambda v, c, m, n: masking.shown(m, "place"),
+        "agencies": lambda v, c, m, n: "、".join(a.name for a in m.agencies),
+    }
+    column_formatters_export = {
+        **column_formatters_detail,
+        "cases": lambda v, c, m, n: "、".join(case.number for case in scoping.visible(
+            m.case_links, "case", lambda link: link.case)),
     }
     form_columns = ("kind", "held_on", "place", "agencies", "members", "agenda", "minutes",
                     "decisions", "next_meeting_on")

@@ -25,7 +25,7 @@ from kyogikai.models import db
 from kyogikai.policy.resources import RESOURCES
 
 CASES = _l("ケース管理")
-MEETINGS = _l("会議")
+MEETINGS = _l("会議・議事録")
 REPORTS = _l("報告書")
 SETTINGS = _l("設定・管理")
 

@@ -1,9 +1,9 @@
 """本人同意 (要綱 4(2)ウ「あらかじめ本人の同意を得ること」): which agencies may share, until when."""
 
-from datetime import date
+from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Column, Date, ForeignKey, Table, Text
+from sqlalchemy import Column, Date, ForeignKey, Table, Text, exists, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kyogikai.models.base import TimestampMixin, db
@@ -65,3 +65,30 @@ class Consent(TimestampMixin, db.Model):
 
     def __str__(self) -> str:
         return f"{self.woman} の同意（{self.obtained_on:%Y-%m-%d}・{self.purpose.label}）"
+
+
+RENEWAL_NOTICE_DAYS = 30
+
+
+def superseded_clause(day: date):
+    """SQL: a later consent of the same woman and purpose, not withdrawn, valid on ``day``."""
+    later = Consent.__table__.alias("later")
+    return exists().where(
+        later.c.woman_id == Consent.woman_id, later.c.purpose == Consent.purpose,
+        later.c.id != Consent.id, later.c.obtained_on >= Consent.obtained_on,
+        later.c.obtained_on <= day, later.c.withdrawn_on.is_(None),
+        or_(later.c.valid_until.is_(None), later.c.valid_until >= day))
+
+
+def needs_renewal_clause(today: date):
+    """SQL: a consent that has expired or expires within RENEWAL_NOTICE_DAYS, on a woman with
+    an open case, not withdrawn and not replaced by a later one (the home page's figure and the
+    consent list's filter, so that the two count the same rows)."""
+    from kyogikai.models.cases import ENDED_STATUSES, Case
+
+    return (Consent.valid_until.is_not(None)
+            & (Consent.valid_until <= today + timedelta(days=RENEWAL_NOTICE_DAYS))
+            & or_(Consent.withdrawn_on.is_(None), Consent.withdrawn_on > today)
+            & exists().where(Case.woman_id == Consent.woman_id,
+                             Case.status.not_in(ENDED_STATUSES))
+            & ~superseded_clause(today + timedelta(days=RENEWAL_NOTICE_DAYS)))

@@ -1,6 +1,6 @@
 """会議 (要綱 4(2) ア/イ/ウ), who attended, and which cases each discussed."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Column, Date, DateTime, ForeignKey, String, Table, Text, UniqueConstraint
@@ -76,3 +76,11 @@ class MeetingCase(TimestampMixin, db.Model):
 
     def __str__(self) -> str:
         return f"{self.meeting}：{self.case}"
+
+
+UPCOMING_DAYS = 14
+
+
+def upcoming_clause(today: date):
+    """SQL: meetings from today through the next UPCOMING_DAYS days."""
+    return Meeting.held_on.between(today, today + timedelta(days=UPCOMING_DAYS))

@@ -48,6 +48,7 @@ from kyogikai.models import (
 )
 from kyogikai.models.base import utcnow
 from kyogikai.models.cases import ENDED_STATUSES
+from kyogikai.models.consent import superseded_clause
 from kyogikai.policy import scoping
 
 K = NoticeKind
@@ -200,17 +201,6 @@ def _write_notices(session, flush_context, instances) -> None:
 # ---------------------------------------------------------------- expiry (no event marks it)
 
 
-def _superseded(consent_table=Consent, day: date | None = None):
-    """A later consent of the same woman and purpose, not withdrawn, valid on ``day``."""
-    day = day or date.today()
-    later = Consent.__table__.alias("later")
-    return exists().where(
-        later.c.woman_id == consent_table.woman_id, later.c.purpose == consent_table.purpose,
-        later.c.id != consent_table.id, later.c.obtained_on >= consent_table.obtained_on,
-        later.c.obtained_on <= day, later.c.withdrawn_on.is_(None),
-        or_(later.c.valid_until.is_(None), later.c.valid_until >= day))
-
-
 def expired_to_tell(today: date | None = None):
     """Consents that expired in the last EXPIRY_LOOKBACK_DAYS days on a woman's open case,
     not withdrawn before and not replaced by a later valid one."""
@@ -220,7 +210,7 @@ def expired_to_tell(today: date | None = None):
         Consent.valid_until >= today - timedelta(days=EXPIRY_LOOKBACK_DAYS),
         or_(Consent.withdrawn_on.is_(None), Consent.withdrawn_on > Consent.valid_until),
         exists().where(Case.woman_id == Consent.woman_id, Case.status.not_in(ENDED_STATUSES)),
-        ~_superseded(Consent, today))
+        ~superseded_clause(today))
 
 
 def sweep_expired(today: date | None = None) -> int:
