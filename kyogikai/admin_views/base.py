@@ -27,8 +27,9 @@ from sqlalchemy.orm import MANYTOONE
 from wtforms import validators
 from wtforms.validators import ValidationError
 
-from kyogikai.admin_views.formatting import format_local_datetime
+from kyogikai.admin_views.formatting import JST, format_local_datetime
 from kyogikai.admin_views.forms import BaseForm, WarekiDateField
+from kyogikai.exports.cells import content_disposition, neutralise
 from kyogikai.japanese.wareki import format_wareki_with_western
 from kyogikai.models import AuditAction, AuditOutcome, LabeledEnum, db
 from kyogikai.models.integrity import dependents
@@ -472,16 +473,24 @@ class SecureModelView(PolicyMixin, ModelView):
             value = value.replace(Markup("<br>"), " ").striptags()
         return value
 
+    def get_export_value(self, model, name):
+        """A cell a spreadsheet would run as a formula (=, +, -, @, tab, CR) is neutralised."""
+        return neutralise(super().get_export_value(model, name))
+
+    # Private Flask-Admin hook: the CSV writer itself; wrapped for the BOM and the file name.
     def _export_csv(self, return_url):
-        """CSV that Excel on a Japanese PC opens without mojibake: UTF-8 with a BOM."""
+        """CSV that Excel on a Japanese PC opens without mojibake: UTF-8 with a BOM, and a
+        Japanese file name (Flask-Admin's secure_filename would strip it to nothing)."""
         response = super()._export_csv(return_url)
         response.response = chain(["\ufeff"], response.response)
         response.mimetype = "text/csv"
         response.charset = "utf-8"
+        response.headers["Content-Disposition"] = content_disposition(self.get_export_name("csv"))
         return response
 
     def get_export_name(self, export_type="csv"):
-        return f"{self.endpoint}_{date.today():%Y%m%d}.{export_type}"
+        """The screen's Japanese name and today's date in Japan: ケース進行管理台帳_20261128.csv."""
+        return f"{self.name}_{datetime.now(JST):%Y%m%d}.{export_type}"
 
     def edit_form(self, obj=None):
         """Masked addresses stay masked in the form; the mask is never saved back."""
