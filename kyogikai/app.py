@@ -7,6 +7,7 @@ import flask_admin.babel
 from flask import Flask, redirect, render_template, request, url_for
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
@@ -15,7 +16,7 @@ from sqlalchemy.orm import joinedload
 
 from kyogikai import models
 from kyogikai.admin_views.formatting import format_local_datetime
-from kyogikai.config import INSTANCE_DIR, load_config
+from kyogikai.config import INSTANCE_DIR, load_config, secure_instance_files
 from kyogikai.extensions import babel, csrf, db, login_manager, migrate
 from kyogikai.japanese.wareki import format_wareki_with_western
 from kyogikai.policy import audit
@@ -42,6 +43,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(load_config(instance_dir))
     if config:
         app.config.update(config)
+    secure_instance_files(instance_dir, app.config["SQLALCHEMY_DATABASE_URI"])
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
@@ -149,6 +151,13 @@ def _init_errors(app: Flask) -> None:
 
     def render_error(code: int, message):
         return render_template("errors/error.html", code=code, message=message), code
+
+    @app.errorhandler(413)
+    def too_large(error):
+        limit = app.config["MAX_CONTENT_LENGTH"] / (1024 * 1024)
+        return render_error(413, _("送信された内容が大きすぎます（上限 %(mb)s MB）。この送信では何も保存"
+                                   "されていません。内容を減らして、もう一度送信してください。",
+                                   mb=f"{limit:g}"))
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
