@@ -12,14 +12,12 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import joinedload
 
-from kyogikai import models
 from kyogikai.admin_views.formatting import format_local_datetime
-from kyogikai.config import INSTANCE_DIR, load_config, secure_instance_files
+from kyogikai.config import INSTANCE_DIR, load_config, parse_roles, secure_instance_files
 from kyogikai.extensions import babel, csrf, db, login_manager, migrate
 from kyogikai.japanese.wareki import format_wareki_with_western
-from kyogikai.policy import audit
+from kyogikai.policy import audit, sessions
 
 BASE_DIR = Path(__file__).resolve().parent
 TRANSLATIONS_DIR = BASE_DIR / "translations"
@@ -43,6 +41,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(load_config(instance_dir))
     if config:
         app.config.update(config)
+    app.config["TOTP_REQUIRED_ROLES"] = parse_roles(app.config["TOTP_REQUIRED_ROLES"])
     secure_instance_files(instance_dir, app.config["SQLALCHEMY_DATABASE_URI"])
 
     db.init_app(app)
@@ -110,12 +109,7 @@ def _init_login(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
 
-    @login_manager.user_loader
-    def load_user(user_id: str):
-        # The agency is shown in the navbar of every page: load it with the user.
-        user = (db.session.get(models.User, int(user_id), options=[joinedload(models.User.agency)])
-                if user_id.isdigit() else None)
-        return user if user is not None and user.is_active else None
+    login_manager.user_loader(sessions.load_user)
 
     from kyogikai.admin_views.auth import bp
 

@@ -53,6 +53,10 @@ def load_config(instance_dir: Path) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", False),
         "REMEMBER_COOKIE_DURATION": timedelta(0),
+        # Idle and absolute session lifetimes (policy.sessions); the cookie itself lasts as
+        # long as the idle time, and every check is made on the server.
+        "SESSION_MINUTES": int(os.environ.get("SESSION_MINUTES", "30")),
+        "SESSION_MAX_HOURS": float(os.environ.get("SESSION_MAX_HOURS", "12")),
         "PERMANENT_SESSION_LIFETIME": timedelta(
             minutes=int(os.environ.get("SESSION_MINUTES", "30"))
         ),
@@ -61,10 +65,31 @@ def load_config(instance_dir: Path) -> dict:
         # alone is 500 kB); a larger post is a Japanese 413 page and changes nothing.
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_REQUEST_MB", "2")) * 1024 * 1024,
         "MAX_FORM_MEMORY_SIZE": int(os.environ.get("MAX_REQUEST_MB", "2")) * 1024 * 1024,
-        "LOGIN_MAX_FAILURES": int(os.environ.get("LOGIN_MAX_FAILURES", "5")),
-        "LOGIN_LOCKOUT_MINUTES": int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")),
+        # Sign-in throttling (policy.throttling): free failures per (login, address) and per
+        # address, then a delay doubling from LOGIN_DELAY_SECONDS up to the maximum.
+        "LOGIN_FREE_FAILURES": int(os.environ.get("LOGIN_FREE_FAILURES", "5")),
+        "LOGIN_ADDRESS_FREE_FAILURES": int(os.environ.get("LOGIN_ADDRESS_FREE_FAILURES", "30")),
+        "LOGIN_DELAY_SECONDS": int(os.environ.get("LOGIN_DELAY_SECONDS", "15")),
+        "LOGIN_DELAY_MAX_SECONDS": int(os.environ.get("LOGIN_DELAY_MAX_SECONDS", "900")),
+        "LOGIN_FAILURE_WINDOW_MINUTES": int(os.environ.get("LOGIN_FAILURE_WINDOW_MINUTES", "60")),
+        # Roles that must sign in with a TOTP second factor; 調整担当者 by default.
+        "TOTP_REQUIRED_ROLES": os.environ.get("TOTP_REQUIRED_ROLES", "coordinator"),
         "FLASK_ADMIN_SWATCH": "default",
     }
+
+
+def parse_roles(value) -> frozenset:
+    """TOTP_REQUIRED_ROLES="coordinator,clerk" (or an iterable of roles) → a set of Role; an
+    unknown name stops the start rather than silently requiring nothing."""
+    from kyogikai.models.enums import Role
+
+    names = value.split(",") if isinstance(value, str) else [str(v) for v in value]
+    names = [name.strip() for name in names if name.strip()]
+    unknown = [name for name in names if name not in Role._value2member_map_]
+    if unknown:
+        raise ValueError(f"TOTP_REQUIRED_ROLES に不明な役割があります: {', '.join(unknown)}"
+                         f"（使えるもの: {', '.join(r.value for r in Role)}）")
+    return frozenset(Role(name) for name in names)
 
 
 # What lives in the instance folder and must be readable by the service account alone.

@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 
 from kyogikai.admin_views.access_log import CaseAccessLogView
 from kyogikai.admin_views.accounts import UserView
+from kyogikai.admin_views.approvals import AccountApprovalView
 from kyogikai.admin_views.audit import AuditEventView
 from kyogikai.admin_views.cases import (
     CaseReviewView,
@@ -15,8 +16,10 @@ from kyogikai.admin_views.cases import (
 from kyogikai.admin_views.consent import ConsentView
 from kyogikai.admin_views.council import AgencyView, ConcernView, CouncilView, MemberView
 from kyogikai.admin_views.meetings import MeetingCaseView, MeetingView
+from kyogikai.admin_views.own_account import OwnAccountView
 from kyogikai.admin_views.reports import AnnualReportView, BusinessPlanView
 from kyogikai.admin_views.secrecy import AddressSecrecyView
+from kyogikai.admin_views.throttles import LoginThrottleView
 from kyogikai.admin_views.women import WomanView
 from kyogikai.models import (
     Agency,
@@ -28,6 +31,7 @@ from kyogikai.models import (
     Concern,
     Consent,
     Council,
+    LoginThrottle,
     Meeting,
     MeetingCase,
     Member,
@@ -60,6 +64,7 @@ VIEWS = [
     (MemberView, Member, _l("構成員・担当者"), SETTINGS, "member"),
     (ConcernView, Concern, _l("主訴区分"), SETTINGS, "concern"),
     (UserView, User, _l("利用者アカウント"), SETTINGS, "user"),
+    (LoginThrottleView, LoginThrottle, _l("ログイン試行の制限"), SETTINGS, "login_throttle"),
     (AuditEventView, AuditEvent, _l("監査ログ"), SETTINGS, "audit_event"),
 ]
 
@@ -67,6 +72,8 @@ VIEWS = [
 # Custom (non-CRUD) screens: (view class, menu name, menu group, endpoint).
 CUSTOM_VIEWS = [
     (AddressSecrecyView, _l("住所秘匿の確認"), CASES, "address_secrecy"),
+    (AccountApprovalView, _l("アカウントの承認"), SETTINGS, "account_approval"),
+    (OwnAccountView, _l("アカウント設定"), None, "own_account"),
 ]
 
 

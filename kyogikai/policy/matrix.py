@@ -24,6 +24,14 @@ MATRIX: dict[str, dict[Role, frozenset[str]]] = {
     "dashboard": {A: READ, CO: READ, CL: READ, AS: READ, SU: READ},
     # Accounts and settings: システム管理者 only (separation of duties).
     "user": {A: FULL - {EXPORT}},
+    # Sign-in throttles: seen and cleared by システム管理者.
+    "login_throttle": {A: READ | {DELETE}},
+    # An account that can read case content waits until a 調整担当者 other than the account
+    # and the person who asked approves it (policy.accounts).
+    "account_approval": {CO: READ | {EDIT}},
+    # Everyone's own password and second factor.
+    "own_account": {A: READ | {EDIT}, CO: READ | {EDIT}, CL: READ | {EDIT}, AS: READ | {EDIT},
+                    SU: READ | {EDIT}},
     "council": {A: READ | {EDIT}, CO: READ, CL: READ, SU: READ},
     "agency": {A: FULL - {EXPORT}, CO: READ_EXPORT, CL: READ, SU: READ_EXPORT, AS: READ},
     "member": {A: FULL - {EXPORT}, CO: READ, CL: READ, SU: READ},
@@ -62,6 +70,9 @@ PERSONAL_RESOURCES = frozenset({"case", "woman", "companion", "consent", "case_r
 RESOURCE_LABELS = {
     "dashboard": _l("ホーム"),
     "user": _l("利用者アカウント"),
+    "login_throttle": _l("ログイン試行の制限"),
+    "account_approval": _l("アカウントの承認（調整担当者）"),
+    "own_account": _l("自分のアカウント（パスワード・二要素認証）"),
     "council": _l("地域協議会"),
     "agency": _l("関係機関"),
     "member": _l("構成員・担当者"),
