@@ -53,12 +53,12 @@ def load_config(instance_dir: Path) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", False),
         "REMEMBER_COOKIE_DURATION": timedelta(0),
-        # Idle and absolute session lifetimes (policy.sessions); the cookie itself lasts as
-        # long as the idle time, and every check is made on the server.
+        # Idle and absolute session lifetimes (policy.sessions), checked on the server.
         "SESSION_MINUTES": int(os.environ.get("SESSION_MINUTES", "30")),
         "SESSION_MAX_HOURS": float(os.environ.get("SESSION_MAX_HOURS", "12")),
+        # The cookie outlives both, so that a timed-out browser still shows why on the login page.
         "PERMANENT_SESSION_LIFETIME": timedelta(
-            minutes=int(os.environ.get("SESSION_MINUTES", "30"))
+            hours=float(os.environ.get("SESSION_MAX_HOURS", "12")) + 1
         ),
         "WTF_CSRF_TIME_LIMIT": 3600,
         # One limit for the whole request and for form fields alike (Flask's default for fields
