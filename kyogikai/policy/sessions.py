@@ -60,6 +60,7 @@ def renew(user: User) -> None:
     """Keep this browser signed in after ``end_all`` ended the account's other sessions (her own
     password change, enrolling a second factor): the cookie takes the new generation; both
     clocks run on."""
+    user = getattr(user, "_get_current_object", lambda: user)()  # not the current_user proxy
     db.session.flush()
     db.session.refresh(user, ["session_generation"])
     started, seen = session.get("started_at"), session.get("seen_at")
