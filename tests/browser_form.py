@@ -61,8 +61,10 @@ class _FormParser(HTMLParser):
                 self.fields.append((self._select["name"], value))
             self._select = None
         elif tag == "textarea" and self._textarea is not None:
-            text = self._textarea["text"]
-            self.fields.append((self._textarea["name"], text[1:] if text.startswith("\n") else text))
+            # HTML drops one newline right after <textarea> (WTForms writes "\r\n" there).
+            text = self._textarea["text"].replace("\r\n", "\n")
+            text = text[1:] if text.startswith("\n") else text
+            self.fields.append((self._textarea["name"], text.replace("\n", "\r\n")))
             self._textarea = None
 
     def handle_data(self, data):
