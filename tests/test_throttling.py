@@ -165,4 +165,4 @@ def test_unlock_clears_a_login_from_every_address(small_limits, login_as):
     with app.app_context():
         details = db.session.scalars(sa.select(AuditEvent.detail).where(
             AuditEvent.action == AuditAction.account_change)).all()
-    assert details == ["changed=unlocked;rows=2"]
+    assert details == ["changed=unlocked;cleared=2"]

@@ -48,6 +48,7 @@ class UserView(SecureModelView):
         "second_factor": _l("二要素認証"),
         "must_change_password": _l("次回ログイン時にパスワード変更"),
         "password_changed_at": _l("パスワード変更日時"),
+        "password_hash": _l("パスワード"),
         "last_login_at": _l("最終ログイン"),
         "created_at": _l("作成日時"),
         "updated_at": _l("更新日時"),

@@ -111,7 +111,7 @@ def unlock(user: User) -> int:
     """Clear the sign-in throttles on this login from every address; return how many."""
     rows = throttling.rows_for_login(user.login)
     throttling.clear(rows)
-    _record(AuditAction.account_change, user, f"changed=unlocked;rows={len(rows)}")
+    _record(AuditAction.account_change, user, f"changed=unlocked;cleared={len(rows)}")
     return len(rows)
 
 
@@ -184,7 +184,7 @@ def change_own_password(user: User, current: str, new: str, confirm: str) -> lis
     user.must_change_password = False
     user.password_changed_at = utcnow()
     sessions.end_all(user.id)
-    _record(AuditAction.password_change, user, "changed")
+    _record(AuditAction.password_change, user, "self")
     return []
 
 
