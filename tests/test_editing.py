@@ -6,9 +6,10 @@ import pytest
 from kyogikai.admin_views.registry import VIEWS
 from kyogikai.models import db
 from kyogikai.policy.matrix import EDIT, MATRIX
+from kyogikai.policy.resources import RESOURCES
 from tests.browser_form import form_fields, with_changes
 
-MODELS = {endpoint: model for _, model, _, _, endpoint in VIEWS}
+MODELS = {resource: RESOURCES[resource].model for _, resource, _ in VIEWS}
 
 # resource → (form field, typed value, model attribute, expected stored value). Unique columns
 # (login, 機関名, 主訴区分, 年度) are posted back unchanged, as a person editing something else does.

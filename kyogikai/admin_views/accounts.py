@@ -22,7 +22,6 @@ def _yes_no(flag) -> str:
 
 
 class UserView(SecureModelView):
-    resource = "user"
 
     column_list = ("login", "display_name", "role", "agency", "active", "approval_pending",
                    "second_factor", "must_change_password", "last_login_at")

@@ -46,8 +46,8 @@ def field_labels(resource: str) -> dict:
     from kyogikai.admin_views.base import COMMON_LABELS
     from kyogikai.admin_views.registry import VIEWS
 
-    for view_class, *_ in VIEWS:
-        if view_class.resource == resource:
+    for view_class, view_resource, _group in VIEWS:
+        if view_resource == resource:
             return {**COMMON_LABELS, **(view_class.column_labels or {})}
     return COMMON_LABELS
 
@@ -69,7 +69,6 @@ def _detail(view, context, model, name):
 
 
 class AuditEventView(SecureModelView):
-    resource = "audit_event"
 
     column_list = ("occurred_at", "user", "login_attempted", "action", "object_type", "object_id",
                    "outcome", "detail", "remote_addr")

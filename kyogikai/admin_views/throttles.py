@@ -9,7 +9,6 @@ from kyogikai.policy import throttling
 
 
 class LoginThrottleView(SecureModelView):
-    resource = "login_throttle"
 
     column_list = ("scope", "login", "remote_addr", "failures", "first_failed_at",
                    "last_failed_at", "blocked_until")
