@@ -11,7 +11,9 @@ VISIBLE_ATTRIBUTES = {"title", "placeholder", "aria-label", "alt", "data-placeho
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
         "track", "wbr"}
 # Words that are Japanese usage, not untranslated English.
-ALLOWED = {"ID", "DV", "NPO", "UTC", "CSV", "OK", "Excel"}
+ALLOWED = {"ID", "DV", "NPO", "UTC", "CSV", "OK", "Excel", "QR",
+           # File formats and sizes, as Japanese offices write them (添付ファイル).
+           "PDF", "PNG", "JPEG", "Word", "xlsx", "docx", "MB", "KB"}
 WORD = re.compile(r"[A-Za-z]{2,}")
 
 

@@ -132,7 +132,8 @@ def test_a_download_is_an_attachment_not_cached_and_audited(app, login_as, sampl
     assert event.object_id == row.id and event.detail.startswith("download;owner=case:")
 
 
-def test_an_out_of_scope_download_by_id_is_a_404_and_audited(app, login_as, sample, other):
+def test_an_out_of_scope_download_by_id_is_a_404_and_audited(app, login_as, sample,
+                                                           other):  # noqa: F811
     coordinator = login_as("coordinator")
     upload(coordinator, "case", other["case"], PDF, "秘密の資料.pdf")
     upload(coordinator, "case", sample["case"], PDF, "共有の資料.pdf")

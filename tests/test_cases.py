@@ -121,8 +121,9 @@ def test_ledger_shows_the_form1_columns(login_as, sample):
     for text in ("番号", "氏名（フリガナ）", "生年月日（年齢）", "相談受理年月日", "状況",
                  "危険度／緊急度", "主担当機関", "最終管理記録日",
                  sample["case_number"], "青木 明美", "アオキ アケミ",
-                 "平成2年5月1日 (1990-05-01)", "令和7年4月10日 (2025-04-10)", "支援中", "高／中",
-                 "テスト市 女性支援課", "令和7年5月20日 (2025-05-20)"):
+                 # One line per row: 和暦 in the cell, the western date in its tooltip.
+                 'title="1990-05-01">平成2年5月1日</span>（', 'title="2025-04-10">令和7年4月10日',
+                 "支援中", "高／中", "テスト市 女性支援課", 'title="2025-05-20">令和7年5月20日'):
         assert text in page, text
 
 

@@ -21,7 +21,6 @@ from kyogikai.models import (
     NoticeKind,
     Role,
     RoleAssignment,
-    RoleFunction,
     User,
     Woman,
     db,
@@ -232,8 +231,9 @@ def test_a_notice_shows_only_case_numbers_consent_allows(app, login_as, people):
 
 def test_a_notice_is_its_readers_alone(app, login_as, people):
     notice_id, _covered, _uncovered = _invite_with_two_cases(app, people)
-    for role in ("coordinator", "clerk", "supervisor", "admin"):
+    for role in ("coordinator", "clerk", "supervisor"):
         assert login_as(role).get(f"/admin/notice/{notice_id}").status_code == 404
+    assert login_as("admin").get(f"/admin/notice/{notice_id}").status_code == 403
     client = app.test_client()
     AuthActions(client).login("hospital-staff")
     assert client.get(f"/admin/notice/{notice_id}").status_code == 404

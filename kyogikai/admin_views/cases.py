@@ -61,8 +61,8 @@ def _levels(view, context, model, name):
 def _last_review(view, context, model, name):
     text = compact_date(model.last_review_on) if model.last_review_on else escape(_l("なし"))
     if is_review_overdue(model, _interval(), date.today()):
-        badge = escape(_l("期限超過"))
-        return Markup(f'{text} <span class="badge badge-danger">{badge}</span>')
+        badge, title = escape(_l("期限超過")), escape(_l("管理記録の期限超過"))
+        return Markup(f'{text} <span class="badge badge-danger" title="{title}">{badge}</span>')
     return text
 
 

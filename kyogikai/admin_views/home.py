@@ -23,7 +23,7 @@ from kyogikai.models.cases import ENDED_STATUSES, overdue_clause
 from kyogikai.models.consent import needs_renewal_clause
 from kyogikai.models.council import review_interval_months
 from kyogikai.models.meetings import upcoming_clause
-from kyogikai.policy import notices, scoping
+from kyogikai.policy import accounts, notices, scoping
 from kyogikai.policy.matrix import LIST, allowed
 
 OPEN_STATUSES = [status for status in CaseStatus if status not in ENDED_STATUSES]
@@ -52,12 +52,12 @@ class HomeView(PolicyMixin, AdminIndexView):
         groups = []
         if self._may("case"):
             ledger = self._view("case")
-            figures = [{"label": status.label,
+            figures = [{"key": f"status-{status.value}", "label": status.label,
                         "number": self._count(Case, "case", Case.status == status),
                         "link": ledger.list_url(("status", status.value))}
                        for status in OPEN_STATUSES]
             number = self._count(Case, "case", overdue_clause(review_interval_months(), today))
-            figures.append({"label": _l("フォロー期限超過（管理記録が%(months)sか月以上ない）",
+            figures.append({"key": "overdue", "label": _l("フォロー期限超過（管理記録が%(months)sか月以上ない）",
                                         months=review_interval_months()),
                             "number": number, "link": ledger.list_url((OVERDUE, "1")),
                             "warn": number > 0})
@@ -65,7 +65,7 @@ class HomeView(PolicyMixin, AdminIndexView):
         if self._may("consent"):
             number = self._count(Consent, "consent", needs_renewal_clause(today))
             groups.append((_l("本人同意"), [{
-                "label": _l("期限切れ・30日以内に期限（未終結のケース）"), "number": number,
+                "key": "consent-renewal", "label": _l("期限切れ・30日以内に期限（未終結のケース）"), "number": number,
                 "link": self._view("consent").list_url((NEEDS_RENEWAL, "1")),
                 "warn": number > 0}]))
         if self._may("meeting"):
@@ -75,22 +75,31 @@ class HomeView(PolicyMixin, AdminIndexView):
             held = self._count(Meeting, "meeting", Meeting.kind == MeetingKind.representative,
                                Meeting.held_on.between(start, end))
             groups.append((_l("会議"), [
-                {"label": _l("今日から14日以内の会議"),
+                {"key": "upcoming-meetings", "label": _l("今日から14日以内の会議"),
                  "number": self._count(Meeting, "meeting", upcoming_clause(today)),
                  "link": meetings.list_url((UPCOMING, "1"))},
-                {"label": _l("%(year)sの代表者会議（開催済み・予定）", year=year_label(fy)),
+                {"key": "representative-meetings",
+                 "label": _l("%(year)sの代表者会議（開催済み・予定）", year=year_label(fy)),
                  "number": held, "warn": held == 0,
                  "link": meetings.list_url(("kind", MeetingKind.representative.value),
                                            (FISCAL_YEAR, str(fy))),
                  "note": _l("要綱4(2)アにより年1～2回程度の開催が想定されています。まだ開催も"
                             "予定もありません。") if held == 0 else ""}]))
+        waiting = []
         if self._may("address_secrecy"):
             pending = sum(db.session.scalar(select(func.count(model.id)).where(
                 model.address_hidden_pending.is_not(None))) or 0 for model in (Woman, Companion))
-            groups.append((_l("確認待ち"), [{
-                "label": _l("住所秘匿の確認待ち（申請者とは別の調整担当者が確認します）"),
-                "number": pending, "link": url_for("address_secrecy.index"),
-                "warn": pending > 0}]))
+            waiting.append({
+                "key": "address-secrecy", "label": _l("住所秘匿の確認待ち（申請者とは別の調整担当者が確認します）"),
+                "number": pending, "link": url_for("address_secrecy.index"), "warn": pending > 0})
+        if self._may("account_approval"):
+            pending = len(accounts.pending_accounts())
+            waiting.append({"key": "account-approval",
+                            "label": _l("アカウントの承認待ち（別の調整担当者が承認します）"),
+                            "number": pending, "link": url_for("account_approval.index"),
+                            "warn": pending > 0})
+        if waiting:
+            groups.append((_l("確認待ち"), waiting))
         return groups
 
     @staticmethod

@@ -1,6 +1,12 @@
 """All models, imported here so Alembic and the app see one complete metadata."""
 
-from kyogikai.models.accounts import User
+from kyogikai.models.accounts import (
+    ApprovalReason,
+    LoginThrottle,
+    RecoveryCode,
+    ThrottleScope,
+    User,
+)
 from kyogikai.models.attachments import Attachment
 from kyogikai.models.audit import AuditAction, AuditEvent, AuditOutcome
 from kyogikai.models.base import db
@@ -32,10 +38,11 @@ from kyogikai.models.women import (
 )
 
 __all__ = [
-    "Agency", "AgencyCategory", "AnnualReport", "Attachment", "AuditAction", "AuditEvent", "AuditOutcome",
-    "BusinessPlan", "Case", "CaseReview", "CaseSerial", "CaseStatus", "Companion", "Concern",
-    "Consent", "ConsentMethod", "ConsentPurpose", "Council", "LabeledEnum", "Level", "Meeting",
-    "MeetingCase", "MeetingKind", "Member", "NameSearchGram", "Notice", "NoticeKind", "PlanCostLine", "ReferralRoute",
-    "Relationship", "ReportCostLine", "Role", "RoleAssignment", "RoleFunction", "SupportKind",
-    "SecrecyChange", "SupportRecord", "User", "Woman", "db",
+    "Agency", "AgencyCategory", "AnnualReport", "ApprovalReason", "Attachment", "AuditAction",
+    "AuditEvent", "AuditOutcome", "BusinessPlan", "Case", "CaseReview", "CaseSerial", "CaseStatus",
+    "Companion", "Concern", "Consent", "ConsentMethod", "ConsentPurpose", "Council", "LabeledEnum",
+    "Level", "LoginThrottle", "Meeting", "MeetingCase", "MeetingKind", "Member", "NameSearchGram",
+    "Notice", "NoticeKind", "PlanCostLine", "RecoveryCode", "ReferralRoute", "Relationship",
+    "ReportCostLine", "Role", "RoleAssignment", "RoleFunction", "SecrecyChange", "SupportKind",
+    "SupportRecord", "ThrottleScope", "User", "Woman", "db",
 ]
