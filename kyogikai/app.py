@@ -169,7 +169,12 @@ def _init_errors(app: Flask) -> None:
 
     @app.errorhandler(413)
     def too_large(error):
-        limit = app.config["MAX_CONTENT_LENGTH"] / (1024 * 1024)
+        from kyogikai.admin_views.attachments import UPLOAD_ENDPOINT
+        from kyogikai.policy.attachments import max_bytes
+
+        # The upload route has its own limit: a file's, not a form's (see _upload_limit).
+        limit = (max_bytes() if request.endpoint == UPLOAD_ENDPOINT
+                 else app.config["MAX_CONTENT_LENGTH"]) / (1024 * 1024)
         return render_error(413, _("送信された内容が大きすぎます（上限 %(mb)s MB）。この送信では何も保存"
                                    "されていません。内容を減らして、もう一度送信してください。",
                                    mb=f"{limit:g}"))

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
 from kyogikai.models import Attachment, AuditAction, AuditEvent, AuditOutcome, db
 from tests.conftest import csrf_token
@@ -34,11 +36,14 @@ def office(kind: str) -> bytes:
 
 
 def upload(client, kind, owner_id, content: bytes, name: str, page: str | None = None):
+    """Post the upload form as a browser does (encoded in memory: the test client's own
+    temporary file would stay open when the server refuses the body unread)."""
     page = page or f"/admin/{kind}/details/?id={owner_id}"
-    return client.post("/admin/attachment/upload", data={
+    boundary, body = encode_multipart({
         "csrf_token": csrf_token(client, page), "kind": kind, "id": str(owner_id),
-        "next": page, "file": (io.BytesIO(content), name)},
-        content_type="multipart/form-data", follow_redirects=True)
+        "next": page, "file": FileStorage(io.BytesIO(content), filename=name)})
+    return client.post("/admin/attachment/upload", data=body, follow_redirects=True,
+                       content_type=f"multipart/form-data; boundary={boundary}")
 
 
 def stored(app) -> list[Attachment]:
@@ -105,6 +110,14 @@ def test_a_21_mb_file_is_refused_and_nothing_is_kept(app, login_as, sample):
     body = upload(login_as("clerk"), "case", sample["case"], PDF + b"0" * (21 * MB),
                   "大きな資料.pdf").get_data(as_text=True)
     assert "「大きな資料.pdf」は大きすぎます。1ファイル 20 MB までです。" in body
+    assert stored(app) == [] and files(app) == []
+
+
+def test_a_far_larger_upload_stops_at_the_request_limit_in_japanese(app, login_as, sample):
+    response = upload(login_as("clerk"), "case", sample["case"], PDF + b"0" * (30 * MB),
+                      "巨大.pdf")
+    assert response.status_code == 413
+    assert "送信された内容が大きすぎます（上限 20 MB）" in response.get_data(as_text=True)
     assert stored(app) == [] and files(app) == []
 
 
