@@ -119,14 +119,12 @@ def _init_login(app: Flask) -> None:
 
 
 def _init_admin(app: Flask) -> None:
+    from kyogikai.admin_views import upstream_templates
     from kyogikai.admin_views.registry import register_views
 
-    admin = Admin(
-        app,
-        name=_l("女性支援 地域協議会"),
-        theme=Bootstrap4Theme(base_template="admin/ja_base.html", fluid=True),
-        index_view=_home_view(),
-    )
+    theme = Bootstrap4Theme(base_template="admin/ja_base.html", fluid=True)
+    upstream_templates.install(app, theme.folder)
+    admin = Admin(app, name=_l("女性支援 地域協議会"), theme=theme, index_view=_home_view())
     register_views(admin)
 
     from kyogikai.admin_views import attachments

@@ -31,9 +31,9 @@ from wtforms import HiddenField, validators
 from wtforms.validators import ValidationError
 
 from kyogikai.admin_views.formatting import JST, compact_date, format_local_datetime
-from kyogikai.admin_views.forms import BaseForm, WarekiDateField
+from kyogikai.admin_views.forms import BaseForm, FiscalYearField, WarekiDateField
 from kyogikai.exports.cells import content_disposition, neutralise
-from kyogikai.japanese.wareki import format_wareki_with_western
+from kyogikai.japanese.wareki import format_wareki_with_western, wareki_year_label
 from kyogikai.models import AuditAction, AuditOutcome, LabeledEnum, db
 from kyogikai.models.integrity import dependents
 from kyogikai.models.women import ADDRESS_FIELDS, AddressMixin, name_matches
@@ -99,6 +99,10 @@ def _format_date(view, value, name=None):
 
 def _format_datetime(view, value, name=None):
     return format_local_datetime(value)
+
+
+def fiscal_year_text(fy) -> str:
+    return f"{wareki_year_label(fy)}（{fy}年度）" if isinstance(fy, int) else ""
 
 
 def _format_date_compact(view, value, name=None):
@@ -315,6 +319,13 @@ class SecureModelView(PolicyMixin, ModelView):
             self.column_type_formatters_export = type_formatters()
         self.column_choices = {**self._enum_choices(model), **(self.column_choices or {})}
         self.column_labels = {**COMMON_LABELS, **(self.column_labels or {})}
+        if "fiscal_year" in model.__table__.columns:
+            # 年度 reads 令和7年度（2025年度）wherever it is shown or chosen, never "2025".
+            year = {"fiscal_year": lambda v, c, m, n: fiscal_year_text(m.fiscal_year)}
+            self.column_formatters = {**year, **(self.column_formatters or {})}
+            if self.column_formatters_detail is not None:
+                self.column_formatters_detail = {**year, **self.column_formatters_detail}
+            self.form_overrides = {"fiscal_year": FiscalYearField, **(self.form_overrides or {})}
         # Optimistic-locking bookkeeping is never a column, a details row or a form field.
         for option in ("column_exclude_list", "column_details_exclude_list",
                        "column_export_exclude_list", "form_excluded_columns"):

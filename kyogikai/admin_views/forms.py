@@ -8,11 +8,14 @@ from babel import support
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import StringField
+from wtforms import SelectField, StringField
 from wtforms.validators import ValidationError
 
+from kyogikai.japanese.fiscal import fiscal_year
 from kyogikai.japanese.kana import is_katakana_reading, to_katakana
-from kyogikai.japanese.wareki import WarekiError, format_wareki, parse_date
+from kyogikai.japanese.wareki import WarekiError, format_wareki, parse_date, wareki_year_label
+
+FIRST_FISCAL_YEAR = 2021  # 令和3年度: the 要綱's model project began
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
 
@@ -90,3 +93,26 @@ class KanaField(StringField):
         if self.data and not is_katakana_reading(self.data):
             # gettext, not a lazy string: Flask-Admin's template shows only errors that are str.
             raise ValidationError(_("フリガナはカタカナ（またはひらがな）で入力してください。"))
+
+
+def fiscal_year_choices(current: int | None = None) -> list[tuple[int, str]]:
+    """令和3年度 … next year's 年度, newest first, labelled 令和7年度（2025年度）; a stored year
+    outside that span is kept as a choice."""
+    this_year = fiscal_year(date.today())
+    years = set(range(FIRST_FISCAL_YEAR, this_year + 2)) | ({current} if current else set())
+    return [(fy, f"{wareki_year_label(fy)}（{fy}年度）") for fy in sorted(years, reverse=True)]
+
+
+class FiscalYearField(SelectField):
+    """年度 chosen by its 和暦 name, stored as the western year of its April."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.pop("choices", None)
+        kwargs["coerce"] = int
+        kwargs.setdefault("default", lambda: fiscal_year(date.today()))
+        super().__init__(label, validators, choices=fiscal_year_choices, **kwargs)
+
+    def process(self, formdata, data=None, extra_filters=None):
+        super().process(formdata, data, extra_filters)
+        if isinstance(self.data, int):
+            self.choices = fiscal_year_choices(self.data)

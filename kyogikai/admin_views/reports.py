@@ -4,7 +4,6 @@ from flask_admin.model.form import InlineFormAdmin
 from flask_babel import lazy_gettext as _l
 
 from kyogikai.admin_views.base import SecureModelView
-from kyogikai.japanese.wareki import wareki_year_label
 from kyogikai.models import PlanCostLine, ReportCostLine
 from kyogikai.models.reports import annual_counts
 
@@ -19,10 +18,6 @@ SECTION_LABELS = {
     "coordinator_staff": _l("調整機関の職員"),
     "cost_lines": _l("経費の内訳"),
 }
-
-
-def _year(view, context, model, name):
-    return f"{wareki_year_label(model.fiscal_year)}（{model.fiscal_year}年度）"
 
 
 class CostLineInline(InlineFormAdmin):
@@ -45,7 +40,6 @@ class BusinessPlanView(SecureModelView):
         "case_conference_activities": _l("個別ケース検討会議の取組内容"),
         "coordinator_activities": _l("調整機関の取組内容"),
     }
-    column_formatters = {"fiscal_year": _year}
     form_excluded_columns = ("created_at", "updated_at")
     inline_models = (CostLineInline(PlanCostLine),)
 
@@ -72,7 +66,6 @@ class AnnualReportView(SecureModelView):
         "ingenuity_effects_issues": _l("工夫したことや効果、課題等"),
     }
     column_formatters = {
-        "fiscal_year": _year,
         "computed_counts": lambda v, c, m, n: annual_counts(m.fiscal_year).summary(),
         "cost_lines": lambda v, c, m, n: "、".join(str(x) for x in m.cost_lines),
     }

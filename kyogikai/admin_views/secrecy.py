@@ -4,6 +4,7 @@ from flask import flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from kyogikai.admin_views.base import SecureView, deny
 from kyogikai.models import Companion, User, Woman, db
@@ -20,9 +21,10 @@ class AddressSecrecyView(SecureView):
     def index(self):
         requests = []
         for kind, model in KINDS.items():
-            rows = db.session.scalars(
-                select(model).where(model.address_hidden_pending.is_not(None))
-                .order_by(model.address_hidden_requested_at)).all()
+            query = select(model).where(model.address_hidden_pending.is_not(None))
+            if model is Companion:  # shown with the woman she lives with
+                query = query.options(joinedload(Companion.woman))
+            rows = db.session.scalars(query.order_by(model.address_hidden_requested_at)).all()
             requesters = {u.id: u for u in db.session.scalars(select(User).where(
                 User.id.in_({r.address_hidden_requested_by_id for r in rows})))}
             for row in rows:

@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kyogikai.japanese.fiscal import fiscal_year, fiscal_year_prefix
+from kyogikai.japanese.wareki import format_wareki
 from kyogikai.models.base import VersionedMixin, db
 from kyogikai.models.enums import LabeledEnum, enum_type
 
@@ -211,7 +212,7 @@ class CaseReview(VersionedMixin, db.Model):
     lead_agency = relationship("Agency")
 
     def __str__(self) -> str:
-        return f"{self.case} の管理記録（{self.reviewed_on:%Y-%m-%d}）"
+        return f"{self.case} の管理記録（{format_wareki(self.reviewed_on)}）"
 
 
 class SupportRecord(VersionedMixin, db.Model):
@@ -231,7 +232,7 @@ class SupportRecord(VersionedMixin, db.Model):
     agency = relationship("Agency")
 
     def __str__(self) -> str:
-        return f"{self.case} の支援経過（{self.recorded_on:%Y-%m-%d}・{self.kind.label}）"
+        return f"{self.case} の支援経過（{format_wareki(self.recorded_on)}・{self.kind.label}）"
 
 
 def refresh_last_review(connection, case_id: int) -> None:

@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Column, Date, ForeignKey, Table, Text, exists, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from kyogikai.japanese.wareki import format_wareki
 from kyogikai.models.base import VersionedMixin, db
 from kyogikai.models.enums import LabeledEnum, enum_type
 
@@ -64,7 +65,7 @@ class Consent(VersionedMixin, db.Model):
         return errors
 
     def __str__(self) -> str:
-        return f"{self.woman} の同意（{self.obtained_on:%Y-%m-%d}・{self.purpose.label}）"
+        return f"{self.woman} の同意（{format_wareki(self.obtained_on)}・{self.purpose.label}）"
 
 
 RENEWAL_NOTICE_DAYS = 30

@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Column, Date, DateTime, ForeignKey, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from kyogikai.japanese.wareki import format_wareki
 from kyogikai.models.base import VersionedMixin, db
 from kyogikai.models.enums import LabeledEnum, enum_type
 
@@ -51,7 +52,7 @@ class Meeting(VersionedMixin, db.Model):
     reviews = relationship("CaseReview", back_populates="meeting")
 
     def __str__(self) -> str:
-        return f"{self.kind.label}（{self.held_on:%Y-%m-%d}）"
+        return f"{self.kind.label}（{format_wareki(self.held_on)}）"
 
 
 class MeetingCase(VersionedMixin, db.Model):
