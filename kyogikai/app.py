@@ -7,6 +7,7 @@ import flask_admin.babel
 from flask import Flask, redirect, render_template, request, url_for
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
+from flask_babel import Babel
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -16,7 +17,8 @@ from sqlalchemy.engine import Engine
 
 from kyogikai.admin_views.formatting import format_local_datetime
 from kyogikai.config import INSTANCE_DIR, load_config, parse_roles, secure_instance_files
-from kyogikai.extensions import babel, csrf, db, login_manager, migrate
+from kyogikai.extensions import csrf, db, login_manager, migrate
+from kyogikai.japanese.terminology import TERMINOLOGIES
 from kyogikai.japanese.wareki import format_wareki_with_western
 from kyogikai.policy import audit, resources, sessions
 
@@ -49,11 +51,10 @@ def create_app(config: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
     csrf.init_app(app)
-    babel.init_app(
-        app,
-        locale_selector=lambda: "ja",
-        default_translation_directories=str(TRANSLATIONS_DIR),
-    )
+    # One Babel per app: Flask-Babel caches catalogs in its instance, so apps with different
+    # TERMINOLOGY in one process (the tests) must not share one.
+    Babel(app, locale_selector=lambda: "ja",
+          default_translation_directories=translation_directories(app.config["TERMINOLOGY"]))
     _use_our_flask_admin_catalog()
     _init_login(app)
     _init_admin(app)
@@ -92,6 +93,18 @@ def _security_headers(response):
     if not request.path.startswith(("/static/", "/admin/static/")):
         response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def translation_directories(terminology: str) -> str:
+    """Our catalog, and with TERMINOLOGY=2024 the 2024 wording merged over it (Flask-Babel merges
+    the directories in order): labels change through catalogs, not code."""
+    if terminology not in TERMINOLOGIES:
+        raise ValueError(f"TERMINOLOGY は {' か '.join(TERMINOLOGIES)} を指定してください"
+                         f"（指定値: {terminology!r}）")
+    directories = [TRANSLATIONS_DIR]
+    if terminology == "2024":
+        directories.append(TRANSLATIONS_DIR / "terminology_2024")
+    return ";".join(str(d) for d in directories)
 
 
 def _use_our_flask_admin_catalog() -> None:

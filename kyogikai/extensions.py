@@ -1,6 +1,7 @@
-"""Flask extensions, created unbound and attached in create_app() with init_app()."""
+"""Flask extensions, created unbound and attached in create_app() with init_app().
 
-from flask_babel import Babel
+Flask-Babel is not here: create_app makes one per app (see there)."""
+
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
@@ -9,7 +10,6 @@ from kyogikai.models.base import db
 
 migrate = Migrate()
 login_manager = LoginManager()
-babel = Babel()
 csrf = CSRFProtect()
 
-__all__ = ["babel", "csrf", "db", "login_manager", "migrate"]
+__all__ = ["csrf", "db", "login_manager", "migrate"]
