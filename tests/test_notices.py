@@ -21,6 +21,7 @@ from kyogikai.models import (
     NoticeKind,
     Role,
     RoleAssignment,
+    RoleFunction,
     User,
     Woman,
     db,
@@ -192,45 +193,59 @@ def test_a_renewed_consent_is_not_told_as_expired(app, login_as, people):
     assert told(app) == {}
 
 
-def _invite_with_two_cases(app, people):
+def _invite_with_three_cases(app, people):
     """A meeting soon, attended by the police: one case whose consent covers the police, one
-    whose consent does not (put on the agenda by a coordinator's override)."""
+    whose consent does not (put on the agenda by a coordinator's override), and one whose
+    consent covers the police today but ends the day before the meeting."""
     with app.app_context():
         police = db.session.get(Agency, people["police"])
         home = db.session.get(Agency, people["home"])
         covered = db.session.get(Case, people["case"])
-        woman = Woman(name="井上 花", furigana="イノウエ ハナ")
-        uncovered = Case(woman=woman, received_on=TODAY, status=CaseStatus.supporting)
-        db.session.add_all([woman, uncovered, Consent(
-            woman=woman, purpose=ConsentPurpose.case_conference, obtained_on=TODAY,
-            method=ConsentMethod.written, agencies=[home])])
+        cases = []
+        for name, agencies, until in (("井上 花", [home], None),
+                                      ("上田 空", [home, police], SOON - timedelta(days=1))):
+            woman = Woman(name=name, furigana="テスト")
+            cases.append(Case(woman=woman, received_on=TODAY, status=CaseStatus.supporting))
+            db.session.add_all([cases[-1], Consent(
+                woman=woman, purpose=ConsentPurpose.case_conference, obtained_on=TODAY,
+                method=ConsentMethod.written, agencies=agencies, valid_until=until)])
+        uncovered, ending = cases
+        db.session.add(RoleAssignment(case=ending, agency=police, valid_from=TODAY,
+                                      function=RoleFunction.direct_support))
         db.session.flush()
         meeting = Meeting(kind=MeetingKind.case_conference, held_on=SOON, place="第2会議室",
                           agencies=[police])
         db.session.add(meeting)
+        reason = "生命・身体の保護のため緊急に必要"
         db.session.add_all([MeetingCase(meeting=meeting, case=covered),
                             MeetingCase(meeting=meeting, case=uncovered,
-                                        consent_override_reason="生命・身体の保護のため緊急に必要")])
+                                        consent_override_reason=reason),
+                            MeetingCase(meeting=meeting, case=ending,
+                                        consent_override_reason=reason)])
         db.session.commit()
         notice = db.session.scalar(sa.select(Notice).where(
+            Notice.kind == NoticeKind.meeting_invited,
             Notice.user_id == sa.select(User.id).where(User.login == "test-agency_staff")
             .scalar_subquery()))
-        return notice.id, covered.number, uncovered.number
+        return notice.id, covered.number, uncovered.number, ending.number
 
 
 def test_a_notice_shows_only_case_numbers_consent_allows(app, login_as, people):
-    notice_id, covered, uncovered = _invite_with_two_cases(app, people)
-    body = login_as("agency_staff").get(f"/admin/notice/{notice_id}").get_data(as_text=True)
+    notice_id, covered, uncovered, ending = _invite_with_three_cases(app, people)
+    staff = login_as("agency_staff")
+    assert ending in staff.get("/admin/case/").get_data(as_text=True)  # in scope today
+    body = staff.get(f"/admin/notice/{notice_id}").get_data(as_text=True)
     assert covered in body
     assert uncovered not in body
+    assert ending not in body  # not covered on the meeting's date
     assert "第2会議室" in body and "個別ケース検討会議" in body
     assert WAREKI_SOON.search(body)
     # Nothing personal: neither woman's name.
-    assert "青木" not in body and "井上" not in body
+    assert "青木" not in body and "井上" not in body and "上田" not in body
 
 
 def test_a_notice_is_its_readers_alone(app, login_as, people):
-    notice_id, _covered, _uncovered = _invite_with_two_cases(app, people)
+    notice_id, *_numbers = _invite_with_three_cases(app, people)
     for role in ("coordinator", "clerk", "supervisor"):
         assert login_as(role).get(f"/admin/notice/{notice_id}").status_code == 404
     assert login_as("admin").get(f"/admin/notice/{notice_id}").status_code == 403
