@@ -13,7 +13,9 @@ VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "met
 # Words that are Japanese usage, not untranslated English.
 ALLOWED = {"ID", "DV", "NPO", "UTC", "CSV", "OK", "Excel", "QR",
            # File formats and sizes, as Japanese offices write them (添付ファイル).
-           "PDF", "PNG", "JPEG", "Word", "xlsx", "docx", "MB", "KB"}
+           "PDF", "PNG", "JPEG", "Word", "xlsx", "docx", "MB", "KB",
+           # …and the extensions of attached files' names (data, like case numbers).
+           "pdf", "png", "jpg", "jpeg", "JPG"}
 WORD = re.compile(r"[A-Za-z]{2,}")
 
 

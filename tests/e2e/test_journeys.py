@@ -90,7 +90,7 @@ def test_clerk_registers_a_woman_with_a_companion(page, app):
     assert_japanese(page)
 
     page.get_by_label("生年月日").fill("令和3年2月28日")
-    page.get_by_role("button", name="追加 同伴家族").click()
+    page.get_by_role("button", name="同伴家族を追加").click()
     companion = page.locator("#companions-0")
     expect(companion).to_be_visible()
     page.locator("#companions-0-name").fill("石田 陽")
@@ -270,7 +270,7 @@ def test_date_filter_calendar_is_japanese(page, sample):
 def test_companion_labels_belong_to_the_companion_fields(page, sample):
     log_in(page, "clerk")
     page.goto("/admin/woman/new/")
-    page.get_by_role("button", name="追加 同伴家族").click()
+    page.get_by_role("button", name="同伴家族を追加").click()
     companion = page.locator("#companions-0")
     expect(page.locator("#companions-0-name")).to_be_visible()
     companion.locator("label").filter(has_text="氏名").click()  # a person clicks the label
