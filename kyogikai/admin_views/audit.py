@@ -10,6 +10,7 @@ DETAIL_KEYS = {
     "endpoint": _l("画面"), "rows": _l("表示件数"), "total": _l("該当件数"), "format": _l("形式"),
     "fields": _l("変更した項目"), "requested": _l("申請"), "confirmed": _l("確認・反映"),
     "rejected": _l("却下"), "case_id": _l("ケースID"), "agencies": _l("同意のない機関ID"),
+    "ids": _l("表示したID"),
 }
 DETAIL_VALUES = {
     "index_view": _l("一覧"), "details_view": _l("詳細"), "edit_view": _l("編集"),
