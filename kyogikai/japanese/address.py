@@ -105,7 +105,23 @@ def normalize_with_spans(text: str) -> list[Char]:
     chars = _substitute(chars, _KANJI_NUMBER, lambda m: _kanji_number(m.group()))
     chars = _substitute(chars, _BETWEEN_NUMBERS, lambda m: "-")
     chars = _substitute(chars, _AFTER_NUMBER, lambda m: "")
-    return [triple for triple in chars if not _is_dropped(triple[0])]
+    return _drop(chars)
+
+
+def _drop(chars: list[Char]) -> list[Char]:
+    """Remove what does not matter; a dropped stretch between two digits becomes ``|``, so
+    「7》9876543」 never reads as the number 79876543 (nor 「1）26」 as 126)."""
+    kept: list[Char] = []
+    gap: list[Char] = []
+    for triple in chars:
+        if _is_dropped(triple[0]):
+            gap.append(triple)
+            continue
+        if gap and kept and kept[-1][0].isdigit() and triple[0].isdigit():
+            kept.append(("|", gap[0][1], gap[-1][2]))
+        gap = []
+        kept.append(triple)
+    return kept
 
 
 def normalize(text: str) -> str:
@@ -114,11 +130,13 @@ def normalize(text: str) -> str:
 
 
 def postal_code_keys(postal_code: str) -> set[str]:
-    """〒000-0000 in any width or form → {"0000000", "000-0000"}; anything else → nothing."""
+    """〒000-0000 in any width or form → the digits with and without the hyphen, with and
+    without 〒 (so the mark goes with the number); anything else → nothing."""
     digits = "".join(char for char in normalize(postal_code) if char.isdigit())
     if len(digits) != 7:
         return set()
-    return {digits, f"{digits[:3]}-{digits[3:]}"}
+    forms = {digits, f"{digits[:3]}-{digits[3:]}"}
+    return forms | {f"〒{form}" for form in forms}
 
 
 MIN_KEY = 3  # shorter keys (a bare 町名 of two characters) would mask half the city

@@ -262,15 +262,19 @@ def keep_hidden_values(record, user=None) -> list[str]:
 
 
 @event.listens_for(Session, "before_flush")
-def _refuse_hidden_addresses_in_text(session, flush_context, instances) -> None:
-    """The last line: no flush in a request writes a hidden address into free text for someone
-    who may not see it, whichever screen or code path set it (views refuse earlier, by field)."""
+def _guard_hidden_values(session, flush_context, instances) -> None:
+    """The last line, for every flush in a request by someone who may not see hidden addresses
+    (an autoflush too, whichever screen or code path set the values): what they see masked
+    keeps its stored value, and no free text they write may spell a hidden address. Views
+    do both earlier, field by field, with messages; this holds when they are bypassed."""
     if not has_request_context() or not getattr(current_user, "is_authenticated", False):
         return
     if may_see_hidden():
         return
-    for obj in (*session.new, *session.dirty):
-        if text_problems(obj):
+    with session.no_autoflush:
+        for obj in session.dirty:
+            keep_hidden_values(obj)
+        if any(text_problems(obj) for obj in (*session.new, *session.dirty)):
             raise HiddenAddressInText(refusal_message())
 
 
