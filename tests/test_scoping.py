@@ -252,3 +252,23 @@ def test_scoped_count_matches_the_rows(app, login_as, sample, other):
 
             login_user(user_by_login("test-agency_staff"))
             assert view.get_count_query().scalar() == 1
+
+
+def test_fiscal_year_options_come_from_the_cases_the_user_may_see(app, login_as, sample, other):
+    """An agency user is not told, through the 年度 filter, that older cases exist."""
+    import json
+    import re
+
+    with app.app_context():
+        db.session.get(Case, other["case"]).received_on = date(2019, 6, 1)
+        db.session.get(Case, other["case"]).fiscal_year = 2019
+        db.session.commit()
+
+    def years(role):
+        body = login_as(role).get("/admin/case/").get_data(as_text=True)
+        groups = json.loads(re.search(r'id="filter-groups-data"[^>]*>(.*?)</div>', body,
+                                      re.S).group(1))
+        return {int(k) for k, _ in groups["年度"][0]["options"]}
+
+    assert 2019 in years("coordinator")
+    assert min(years("agency_staff")) == 2025
