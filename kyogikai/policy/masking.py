@@ -22,13 +22,13 @@ from flask import g, has_app_context, has_request_context
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import event, inspect, or_, select, union_all
+from sqlalchemy import event, inspect, select, union_all
 from sqlalchemy.orm import Session
 
 from kyogikai.japanese.address import KeyMatcher, address_keys
 from kyogikai.models import AuditAction, AuditOutcome, Companion, SecrecyChange, Woman, db
 from kyogikai.models.base import utcnow
-from kyogikai.models.women import ADDRESS_FIELDS, AddressMixin
+from kyogikai.models.women import ADDRESS_FIELDS, AddressMixin, address_secret_clause
 from kyogikai.policy import audit
 from kyogikai.policy.matrix import DETAILS, allowed
 from kyogikai.policy.resources import FREE_TEXT, resource_of
@@ -84,14 +84,13 @@ def hides_field(record, name: str, user=None) -> bool:
 def _hidden_addresses() -> list[tuple]:
     """Address parts of every hidden woman and companion (a companion of a hidden woman too)."""
     columns = [Woman.postal_code, Woman.municipality, Woman.street, Woman.katagaki]
-    woman_hidden = or_(Woman.address_hidden.is_(True), Woman.address_hidden_pending.is_not(None))
+    woman_hidden = address_secret_clause(Woman)  # the partial indexes' own clause
     women = select(*columns).where(woman_hidden)
     own = select(Companion.postal_code, Companion.municipality, Companion.street,
-                 Companion.katagaki).where(or_(Companion.address_hidden.is_(True),
-                                               Companion.address_hidden_pending.is_not(None)))
+                 Companion.katagaki).where(address_secret_clause(Companion))
     with_her = (select(Companion.postal_code, Companion.municipality, Companion.street,
-                       Companion.katagaki).join(Woman, Woman.id == Companion.woman_id)
-                .where(woman_hidden))
+                       Companion.katagaki)
+                .where(Companion.woman_id.in_(select(Woman.id).where(woman_hidden))))
     with db.session.no_autoflush:
         return [tuple(row) for row in db.session.execute(union_all(women, own, with_her))]
 
