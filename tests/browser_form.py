@@ -1,92 +1,97 @@
-"""What a browser would submit for a form as rendered: the round-trip tests post exactly that.
+"""What a browser would submit from a page's form: the fields as rendered, with their values.
 
-Controls inside the form element: inputs (a checkbox or radio only when checked; no submit
-button unless it has a name), selected options, and textareas, whose text loses one leading
-line break (HTML) and is sent with CRLF line breaks (as browsers normalise it). Disabled
-controls and anything inside <template> or <script> are left out.
+Tests that edit through the real edit form start from this, change one thing, and post it back,
+so a field the form renders but the server cannot take back (a unique column, a masked value,
+a version) is caught the way a person would meet it.
 """
 
 from html.parser import HTMLParser
 
+TEXT_INPUTS = {"text", "hidden", "password", "email", "number", "date", "tel", "search", "url"}
 
-class _Form(HTMLParser):
+
+class _FormParser(HTMLParser):
     def __init__(self, form_class: str):
         super().__init__(convert_charrefs=True)
         self.form_class = form_class
-        self.inside = False
-        self.skip = 0
+        self.depth = 0  # > 0 while inside the wanted form
         self.fields: list[tuple[str, str]] = []
-        self.select: str | None = None
-        self.select_values: list[str] = []
-        self.first_option: str | None = None
-        self.option_value: str | None = None
-        self.option_selected = False
-        self.textarea: str | None = None
-        self.text = ""
+        self._select: dict | None = None
+        self._option: dict | None = None
+        self._textarea: dict | None = None
 
     def handle_starttag(self, tag, attrs):
-        attributes = dict(attrs)
-        if tag == "form" and self.form_class in (attributes.get("class") or "").split():
-            self.inside = True
+        a = dict(attrs)
+        if tag == "form":
+            if self.depth:
+                self.depth += 1
+            elif self.form_class in (a.get("class") or "").split():
+                self.depth = 1
             return
-        if tag in ("template", "script"):
-            self.skip += 1
-        if not self.inside or self.skip or "disabled" in attributes:
+        if not self.depth or "disabled" in a:
+            if tag == "option" and self._select is not None:
+                self._option = None
             return
-        name = attributes.get("name")
+        name = a.get("name")
         if tag == "input" and name:
-            kind = attributes.get("type", "text")
-            if kind in ("checkbox", "radio") and "checked" not in attributes:
-                return
-            if kind in ("submit", "button", "image", "reset", "file"):
-                return
-            default = "on" if kind in ("checkbox", "radio") else ""
-            self.fields.append((name, attributes.get("value", default)))
+            kind = (a.get("type") or "text").lower()
+            if kind in ("checkbox", "radio"):
+                if "checked" in a:
+                    self.fields.append((name, a.get("value") or "on"))
+            elif kind in TEXT_INPUTS:
+                self.fields.append((name, a.get("value") or ""))
         elif tag == "select" and name:
-            self.select, self.select_values, self.first_option = name, [], None
-            self.multiple = "multiple" in attributes
-        elif tag == "option" and self.select is not None:
-            self.option_value = attributes.get("value")
-            self.option_selected = "selected" in attributes
-            self.text = ""
+            self._select = {"name": name, "multiple": "multiple" in a, "options": []}
+        elif tag == "option" and self._select is not None:
+            self._option = {"value": a.get("value"), "selected": "selected" in a, "text": ""}
+            self._select["options"].append(self._option)
         elif tag == "textarea" and name:
-            self.textarea, self.text = name, ""
+            self._textarea = {"name": name, "text": ""}
 
     def handle_endtag(self, tag):
-        if tag in ("template", "script") and self.skip:
-            self.skip -= 1
-        if tag == "form":
-            self.inside = False
-        if not self.inside or self.skip:
-            return
-        if tag == "option" and self.select is not None:
-            value = self.option_value if self.option_value is not None else self.text
-            if self.first_option is None:
-                self.first_option = value
-            if self.option_selected:
-                self.select_values.append(value)
-        elif tag == "select" and self.select is not None:
-            values = self.select_values or (
-                [] if self.multiple or self.first_option is None else [self.first_option])
-            self.fields += [(self.select, value) for value in values]
-            self.select = None
-        elif tag == "textarea" and self.textarea is not None:
-            text = self.text[1:] if self.text.startswith("\n") else self.text
-            text = text[2:] if text.startswith("\r\n") else text
-            value = text.replace("\r\n", "\n").replace("\n", "\r\n")
-            self.fields.append((self.textarea, value))
-            self.textarea = None
+        if tag == "form" and self.depth:
+            self.depth -= 1
+        elif tag == "select" and self._select is not None:
+            options = self._select["options"]
+            chosen = [o for o in options if o["selected"]]
+            if not chosen and not self._select["multiple"] and options:
+                chosen = options[:1]
+            for option in chosen:
+                value = option["value"] if option["value"] is not None else option["text"]
+                self.fields.append((self._select["name"], value))
+            self._select = None
+        elif tag == "textarea" and self._textarea is not None:
+            # HTML drops one newline right after <textarea> (WTForms writes "\r\n" there).
+            text = self._textarea["text"].replace("\r\n", "\n")
+            text = text[1:] if text.startswith("\n") else text
+            self.fields.append((self._textarea["name"], text.replace("\n", "\r\n")))
+            self._textarea = None
 
     def handle_data(self, data):
-        if self.textarea is not None or self.select is not None:
-            self.text += data
+        if self._textarea is not None:
+            self._textarea["text"] += data
+        elif self._option is not None:
+            self._option["text"] += data
+
+
+def form_fields(html: str, form_class: str = "admin-form") -> list[tuple[str, str]]:
+    """(name, value) pairs, in page order, of the form whose class includes ``form_class``."""
+    parser = _FormParser(form_class)
+    parser.feed(html)
+    return parser.fields
+
+
+def with_changes(fields: list[tuple[str, str]], **changes) -> dict:
+    """The fields as a dict of lists (what werkzeug's test client posts), with some replaced."""
+    data: dict[str, list[str]] = {}
+    for name, value in fields:
+        data.setdefault(name, []).append(value)
+    for name, value in changes.items():
+        assert name in data, f"the form has no field {name!r}: {sorted(data)}"
+        data[name] = [value]
+    return data
 
 
 def submitted(html: str, form_class: str = "admin-form") -> dict[str, list[str]]:
-    """name → values, in the order a browser sends them."""
-    parser = _Form(form_class)
-    parser.feed(html)
-    result: dict[str, list[str]] = {}
-    for name, value in parser.fields:
-        result.setdefault(name, []).append(value)
-    return result
+    """name → values of every form whose class includes ``form_class``, as a browser sends them."""
+    return with_changes(form_fields(html, form_class))
