@@ -114,7 +114,8 @@ def test_the_secrecy_state_says_what_happens_next(app, login_as, sample):
         db.session.commit()
     client = login_as("clerk")
     listed = client.get("/admin/woman/").get_data(as_text=True)
-    assert "秘匿を申請中（確認待ち）" in listed and "住所秘匿: いいえ" not in listed
+    assert "秘匿の設定を申請中（別の調整担当者の確認待ち）" in listed
+    assert "住所秘匿: いいえ" not in listed
     assert "別の調整担当者が「住所秘匿の確認」で確認すると秘匿になります" in listed
     details = client.get(f"/admin/woman/details/?id={sample['woman']}").get_data(as_text=True)
     assert "別の調整担当者が「住所秘匿の確認」で確認すると秘匿になります" in details

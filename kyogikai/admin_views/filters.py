@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from kyogikai.japanese.fiscal import fiscal_year, fiscal_year_range
 from kyogikai.japanese.wareki import wareki_year_label
 from kyogikai.models import Agency, db
+from kyogikai.policy import scoping
 
 
 def agency_options():
@@ -26,10 +27,10 @@ class AgencyFilter(FilterEqual):
         super().__init__(column, name, options=agency_options)
 
     def validate(self, value):
-        return str(value).isdigit()
+        return scoping.parse_id(value) is not None  # 「²」 passes str.isdigit but not int()
 
     def clean(self, value):
-        return int(value)
+        return scoping.parse_id(value)
 
 
 # The operation shown between a filter's name and its value: 「年度 ＝ 令和7年度」.
@@ -42,21 +43,24 @@ def year_label(fy: int) -> str:
 
 
 class FiscalYearFilter(BaseSQLAFilter):
-    """年度 (April–March) on an indexed integer column, offered from the oldest year to this one."""
+    """年度 (April–March) on an indexed integer column, offered from the oldest year among the
+    records the user may see to this one (an agency user is not told of older years)."""
 
-    def __init__(self, column, name, first_year_column):
+    def __init__(self, column, name, first_year_column, resource: str):
         self.first_year_column = first_year_column
+        self.resource = resource
         super().__init__(column, name, options=self.year_options)
 
     def year_options(self):
         if not has_app_context():
             return []
         current = fiscal_year(date.today())
-        first = db.session.scalar(select(func.min(self.first_year_column))) or current
+        first = db.session.scalar(scoping.scope(select(func.min(self.first_year_column)),
+                                                self.resource)) or current
         return [(str(fy), year_label(fy)) for fy in range(max(current, first), first - 1, -1)]
 
     def validate(self, value):
-        return str(value).isdigit() and len(str(value)) == 4
+        return value.isascii() and value.isdigit() and len(value) == 4
 
     def apply(self, query, value, alias=None):
         return query.filter(self.get_column(alias) == int(value))
@@ -68,19 +72,21 @@ class FiscalYearFilter(BaseSQLAFilter):
 class FiscalYearDateFilter(BaseSQLAFilter):
     """年度 of a date column (a meeting's date): from April 1 to March 31, on the date index."""
 
-    def __init__(self, column, name):
+    def __init__(self, column, name, resource: str):
+        self.resource = resource
         super().__init__(column, name, options=self.year_options)
 
     def year_options(self):
+        """Next year's 年度 (meetings are planned ahead) back to the oldest the user may see."""
         if not has_app_context():
             return []
         following = fiscal_year(date.today()) + 1
-        first = db.session.scalar(select(func.min(self.column)))
+        first = db.session.scalar(scoping.scope(select(func.min(self.column)), self.resource))
         first = fiscal_year(first) if first else following - 1
         return [(str(fy), year_label(fy)) for fy in range(following, first - 1, -1)]
 
     def validate(self, value):
-        return str(value).isdigit() and len(str(value)) == 4
+        return value.isascii() and value.isdigit() and len(value) == 4
 
     def apply(self, query, value, alias=None):
         start, end = fiscal_year_range(int(value))

@@ -28,7 +28,7 @@ def case_numbers(cases) -> Markup:
 
 
 UPCOMING = ConditionFilter(Meeting.held_on, _l("今日から14日以内に開催"), upcoming_clause)
-FISCAL_YEAR = FiscalYearDateFilter(Meeting.held_on, _l("年度（開催日）"))
+FISCAL_YEAR = FiscalYearDateFilter(Meeting.held_on, _l("年度（開催日）"), resource="meeting")
 
 
 class MeetingView(SecureModelView):

@@ -1,6 +1,13 @@
-"""支援対象女性 with her 同伴家族 inline, searchable by name and フリガナ (folded)."""
+"""支援対象女性 with her 同伴家族 inline, searchable by name and フリガナ (folded).
 
-from flask import flash, g
+住所秘匿 is not a checkbox of the edit form: a stale form must never ask to clear (or set) the
+flag as a side effect. The edit page shows each person's current state with an explicit button
+that files a request (``request_secrecy``), refused when the state changed since the page was
+shown. Only the intake (create) form offers the checkbox, for a woman who asks at once.
+"""
+
+from flask import flash, g, redirect, request, url_for
+from flask_admin import expose
 from flask_admin.model.form import InlineFormAdmin
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -10,10 +17,44 @@ from sqlalchemy import inspect
 from kyogikai.admin_views.base import SecureModelView
 from kyogikai.admin_views.formatting import birth_with_age, name_with_furigana
 from kyogikai.admin_views.forms import KanaField
-from kyogikai.models import Companion, SecrecyChange
+from kyogikai.models import Companion, SecrecyChange, db
+from kyogikai.policy import masking, scoping
+from kyogikai.policy.matrix import EDIT
 
-ADDRESS_COLUMNS = ("postal_code", "prefecture", "municipality", "street", "katagaki",
-                   "address_hidden")
+ADDRESS_COLUMNS = ("postal_code", "prefecture", "municipality", "street", "katagaki")
+
+STATE_LABELS = {
+    "open": _l("なし"),
+    "hidden": _l("秘匿中"),
+    "pending_set": _l("秘匿の設定を申請中（別の調整担当者の確認待ち）"),
+    "pending_clear": _l("秘匿の解除を申請中（別の調整担当者の確認待ち）"),
+}
+# What happens next, in plain Japanese (lists show it as a tooltip, details under the state).
+STATE_NEXT = {
+    "hidden": _l("住所は調整担当者にだけ表示されます。"),
+    "pending_set": _l("別の調整担当者が「住所秘匿の確認」で確認すると秘匿になります。"
+                      "それまでも住所は伏せて表示します。"),
+    "pending_clear": _l("別の調整担当者が「住所秘匿の確認」で確認すると解除されます。"
+                        "それまでは秘匿のままです。"),
+}
+
+
+def secrecy_cell(record, long: bool = False):
+    """住所秘匿 as one cell: the state, and what happens next while a change waits."""
+    state = masking.secrecy_state(record)
+    label, following = STATE_LABELS[state], STATE_NEXT.get(state)
+    if following is None:
+        return label
+    if long:
+        return Markup('{}<br><small class="text-muted">{}</small>').format(label, following)
+    return Markup('<span class="secrecy-state" title="{}">{}</span>').format(following, label)
+
+
+def _filed_request(records) -> bool:
+    """Whether this save filed a 住所秘匿 request (the intake form's checkbox)."""
+    return any(r.address_hidden_pending is not None
+               and inspect(r).attrs.address_hidden_pending.history.has_changes()
+               for r in records)
 
 
 class CompanionInline(InlineFormAdmin):
@@ -33,34 +74,6 @@ class CompanionInline(InlineFormAdmin):
         "address_hidden": _l("住所秘匿"),
         "note": _l("備考"),
     }
-
-
-def secrecy_state(record, long: bool = False):
-    """住所秘匿 in plain Japanese, with what happens next while a change waits for the second
-    調整担当者 (the address is masked meanwhile)."""
-    pending = record.address_hidden_pending
-    if pending is SecrecyChange.set:
-        short = _("秘匿を申請中（確認待ち）")
-        detail = _("別の調整担当者が「住所秘匿の確認」で確認すると秘匿になります。"
-                   "それまでも住所は伏せて表示します。")
-    elif pending is SecrecyChange.clear:
-        short = _("解除を申請中（確認待ち）")
-        detail = _("別の調整担当者が「住所秘匿の確認」で確認すると解除されます。"
-                   "それまでは秘匿のままです。")
-    elif record.address_hidden:
-        short, detail = _("秘匿中"), _("住所は調整担当者にだけ表示されます。")
-    else:
-        return _("なし")
-    if long:
-        return Markup("{}<br><small class=\"text-muted\">{}</small>").format(short, detail)
-    return Markup('<span class="secrecy-state" title="{}">{}</span>').format(detail, short)
-
-
-def _filed_request(records) -> bool:
-    """Whether this save filed a 住所秘匿 request (for the woman or a companion)."""
-    return any(r.address_hidden_pending is not None
-               and inspect(r).attrs.address_hidden_pending.history.has_changes()
-               for r in records)
 
 
 class WomanView(SecureModelView):
@@ -84,7 +97,7 @@ class WomanView(SecureModelView):
         "secrecy": _l("住所秘匿"),
     }
     column_formatters = {
-        "secrecy": lambda v, c, m, n: secrecy_state(m),
+        "secrecy": lambda v, c, m, n: secrecy_cell(m),
         "name": lambda v, c, m, n: name_with_furigana(m),
         "birth_date": lambda v, c, m, n: birth_with_age(m.birth_date),
         "companions": lambda v, c, m, n: "、".join(str(x) for x in m.companions),
@@ -92,20 +105,29 @@ class WomanView(SecureModelView):
     }
     column_formatters_detail = {
         **column_formatters,
-        "secrecy": lambda v, c, m, n: secrecy_state(m, long=True),
+        "secrecy": lambda v, c, m, n: secrecy_cell(m, long=True),
         "companions": lambda v, c, m, n: Markup("<br>").join(
-            Markup("{}：{}").format(x, secrecy_state(x)) for x in m.companions),
+            Markup("{}：{}").format(x, secrecy_cell(x)) for x in m.companions),
     }
     column_formatters_export = {**column_formatters, "name": lambda v, c, m, n: str(m),
-                                "secrecy": lambda v, c, m, n: Markup(secrecy_state(m)).striptags()}
+                                "secrecy": lambda v, c, m, n: Markup(secrecy_cell(m)).striptags()}
     name_search_column = "id"
     column_searchable_list = ("name",)
     search_placeholder_text = _l("氏名・フリガナ・通称で検索")
 
-    form_columns = ("name", "furigana", "alias", "birth_date", *ADDRESS_COLUMNS, "phone",
-                    "referral_route", "concerns", "note")
+    form_columns = ("name", "furigana", "alias", "birth_date", *ADDRESS_COLUMNS,
+                    "address_hidden", "phone", "referral_route", "concerns", "note")
+    form_edit_columns = ("name", "furigana", "alias", "birth_date", *ADDRESS_COLUMNS, "phone",
+                         "referral_route", "concerns", "note")
+    form_args = {"address_hidden": {
+        "label": _l("住所秘匿を申請する"),
+        "description": _l("DV等支援措置などで住所を秘匿する場合にチェックします。"
+                          "別の調整担当者が確認すると反映されます（それまでも住所は秘匿して表示されます）。"),
+    }}
     form_overrides = {"furigana": KanaField}
     inline_models = (CompanionInline(Companion),)
+    edit_template = "admin/woman_edit.html"
+    endpoint_actions = {"request_secrecy": EDIT}
 
     def on_model_change(self, form, model, is_created):
         super().on_model_change(form, model, is_created)
@@ -116,3 +138,47 @@ class WomanView(SecureModelView):
         if g.pop("secrecy_request_filed", False):
             flash(_("住所秘匿の変更を申請しました。別の調整担当者が「住所秘匿の確認」で確認すると"
                     "反映されます。それまで住所は伏せて表示します。"), "info")
+
+    def render(self, template, **kwargs):
+        if template == self.edit_template and kwargs.get("model") is not None:
+            kwargs["secrecy_controls"] = self.secrecy_controls(kwargs["model"])
+        return super().render(template, **kwargs)
+
+    @staticmethod
+    def secrecy_controls(woman) -> list[dict]:
+        """The woman's and each companion's own flag, each with the request it may file."""
+        controls = []
+        for kind, record in [("woman", woman), *(("companion", c) for c in woman.companions)]:
+            state = masking.secrecy_state(record)
+            change = {"open": SecrecyChange.set, "hidden": SecrecyChange.clear}.get(state)
+            controls.append({
+                "kind": kind, "id": record.id, "name": str(record), "state": state,
+                "state_label": STATE_LABELS[state], "change": change.value if change else "",
+                "button": _l("秘匿を申請する") if change is SecrecyChange.set
+                else _l("秘匿の解除を申請する"),
+                "with_woman": kind == "companion" and masking.is_secret(record)
+                and not record.address_secret,
+            })
+        return controls
+
+    @expose("/secrecy/", methods=("POST",))
+    def request_secrecy(self):
+        """The explicit control: file a request to set or clear one person's flag."""
+        woman = self.get_one(request.form.get("woman", ""))
+        record = woman
+        if request.form.get("kind") == "companion":
+            wanted = scoping.parse_id(request.form.get("id", ""))
+            record = next((c for c in woman.companions if c.id == wanted), None)
+        change = SecrecyChange._value2member_map_.get(request.form.get("change", ""))
+        try:
+            if record is None:
+                raise masking.SecrecyError(_("対象の記録が見つかりません。"))
+            masking.request_change(record, change, request.form.get("state", ""))
+        except masking.SecrecyError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(_("住所秘匿の変更を申請しました。別の調整担当者が確認すると反映されます。"),
+                  "success")
+        return redirect(url_for(".edit_view", id=woman.id))
