@@ -16,6 +16,7 @@ from kyogikai.policy.passwords import password_problems
 def register_cli(app: Flask) -> None:
     app.cli.add_command(create_user)
     app.cli.add_command(demo_data)
+    app.cli.add_command(notices_cli)
 
 
 @click.command("create-user")
@@ -85,3 +86,22 @@ def demo_data(force, seed):
     click.echo("架空のデモデータを投入しました。デモ用ログイン（役割ごとに1つ）:")
     for line in logins:
         click.echo("  " + line)
+
+
+@click.group("notices")
+def notices_cli():
+    """お知らせ（画面内の通知）。"""
+
+
+@notices_cli.command("sweep")
+@with_appcontext
+def notices_sweep():
+    """期限切れになった本人同意を調整担当者に知らせる（毎日 cron 等で実行）。
+
+    ホーム画面やお知らせ一覧を開いたときにも同じ確認が行われます。同じ同意について同じ人に
+    二度知らせることはありません。
+    """
+    from kyogikai.policy import notices
+
+    told = notices.sweep_expired()
+    click.echo(f"期限切れの本人同意のお知らせを {told} 件作成しました。")

@@ -311,3 +311,13 @@ def test_recipients_are_the_audience_of_each_kind(app, people):
         for kind, role in notices.AUDIENCE.items():
             for user_id in notices.recipients(kind, people["police"]):
                 assert db.session.get(User, user_id).role is role
+
+
+def test_the_expiry_sweep_runs_from_the_command_line(app, people):
+    with app.app_context():
+        db.session.get(Consent, people["consent"]).valid_until = TODAY - timedelta(days=1)
+        db.session.commit()
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["notices", "sweep"])
+    assert first.exit_code == 0 and "2 件作成しました" in first.output
+    assert "0 件作成しました" in runner.invoke(args=["notices", "sweep"]).output
