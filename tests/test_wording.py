@@ -9,8 +9,10 @@ named like its menu. (The browser's validation bubbles are checked in tests/e2e.
 import html
 import json
 import re
+from datetime import date
 
 import pytest
+import sqlalchemy as sa
 
 from kyogikai.admin_views.registry import VIEWS
 from kyogikai.models import Role
@@ -132,3 +134,32 @@ def test_the_queue_shows_a_companion_with_her_woman_and_a_link(app, login_as, sa
     row = body.split('data-request="companion-')[1].split("</tr>")[0]
     assert "青木 陽太（子）" in row and "（青木 明美 さんの同伴家族）" in row
     assert f'href="/admin/woman/details/?id={sample["woman"]}"' in row
+
+
+@pytest.mark.parametrize("role", ["coordinator", "clerk", "agency_staff", "supervisor"])
+def test_the_new_screens_are_japanese(app, login_as, sample, role):
+    from kyogikai.models import Notice, User, db
+    from tests.english import english_words
+
+    client = login_as(role)
+    with app.app_context():  # one notice of each kind the sample's records can carry
+        user_id = db.session.scalar(sa.select(User.id).where(User.login == f"test-{role}"))
+        for kind, fields in (("meeting_invited", {"meeting_id": sample["meeting"],
+                                                  "on_date": date(2025, 5, 20),
+                                                  "meeting_kind": "case_conference",
+                                                  "place": "会議室"}),
+                             ("role_assigned", {"case_id": sample["case"],
+                                                "role_function": "direct_support",
+                                                "on_date": date(2025, 5, 20)}),
+                             ("consent_expired", {"consent_id": sample["consent"],
+                                                  "on_date": date(2025, 5, 20)})):
+            db.session.add(Notice(user_id=user_id, kind=kind, **fields))
+        db.session.commit()
+        ids = db.session.scalars(sa.select(Notice.id).where(Notice.user_id == user_id)).all()
+    urls = ["/admin/notice/", *(f"/admin/notice/{i}" for i in ids),
+            f"/admin/meeting_paper/?id={sample['meeting']}", "/admin/attachment/",
+            "/admin/notice/?unread=1"]
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert english_words(response.get_data(as_text=True)) == set(), url
