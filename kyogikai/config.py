@@ -19,10 +19,19 @@ def _secret_key(instance_dir: Path) -> str:
         return key_file.read_text().strip()
     instance_dir.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(32)
+    # Written whole under a temporary name, then linked into place: several gunicorn workers
+    # starting at once must all end up with the same key, never with a half-written one.
     # Created with owner-only permissions: the key signs every session cookie.
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    partial = instance_dir / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(key)
+    try:
+        os.link(partial, key_file)  # fails if another process won the race
+    except FileExistsError:
+        key = key_file.read_text().strip()
+    finally:
+        partial.unlink()
     return key
 
 
@@ -56,4 +65,6 @@ def load_config(instance_dir: Path) -> dict:
         "LOGIN_MAX_FAILURES": int(os.environ.get("LOGIN_MAX_FAILURES", "5")),
         "LOGIN_LOCKOUT_MINUTES": int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")),
         "FLASK_ADMIN_SWATCH": "default",
+        # Reverse proxies in front of gunicorn whose X-Forwarded-* headers are believed (nginx: 1).
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
     }

@@ -56,6 +56,22 @@ def database(tmp_path_factory):
 
 
 @pytest.fixture
+def fresh_database_url(tmp_path):
+    """An empty database of the engine under test, for code that migrates it itself."""
+    if not PG_URL:
+        yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+        return
+    schema = f"f_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(PG_URL)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    yield _pg_url_with_schema(schema)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    engine.dispose()
+
+
+@pytest.fixture
 def app(database, tmp_path):
     if database["kind"] == "sqlite":
         path = tmp_path / "test.sqlite3"
