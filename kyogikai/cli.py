@@ -1,6 +1,7 @@
 """Command-line tasks: ``flask --app kyogikai create-user`` and ``flask --app kyogikai demo-data``."""
 
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -14,6 +15,8 @@ from kyogikai.policy.authentication import MIN_PASSWORD_LENGTH, hash_password
 def register_cli(app: Flask) -> None:
     app.cli.add_command(create_user)
     app.cli.add_command(demo_data)
+    app.cli.add_command(backup)
+    app.cli.add_command(restore)
 
 
 @click.command("create-user")
@@ -69,3 +72,45 @@ def demo_data(force, seed):
     click.echo("架空のデモデータを投入しました。デモ用ログイン（役割ごとに1つ）:")
     for line in logins:
         click.echo("  " + line)
+
+
+@click.command("backup")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="書き出すバックアップファイル（既存のファイルには書きません）")
+@with_appcontext
+def backup(out):
+    """データベースと添付ファイルをバックアップする（運用中でも可。鍵があれば暗号化）。"""
+    from kyogikai.ops.backup import BackupError, create_backup, load_key
+
+    try:
+        key = load_key()
+        manifest = create_backup(out, key)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    rows = sum(manifest.tables.values())
+    click.echo(f"バックアップを作成しました: {out}（{len(manifest.tables)}表・{rows}行、"
+               f"{'暗号化あり' if key else '暗号化なし'}、版 {','.join(manifest.revision) or 'なし'}）")
+    if not key:
+        click.echo("注意: 暗号鍵（BACKUP_KEY_FILE）が未設定のため、暗号化していません。", err=True)
+
+
+@click.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def restore(file):
+    """バックアップを空のデータベースに復元し、このプログラムの版まで移行する。"""
+    from flask_migrate import upgrade
+
+    from kyogikai.ops.backup import BackupError, load_key, restore_backup
+    from kyogikai.ops.health import head_revisions
+
+    try:
+        manifest = restore_backup(file, load_key())
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"復元しました: {manifest.data['created_at']} のバックアップ"
+               f"（{len(manifest.tables)}表・{sum(manifest.tables.values())}行、"
+               "チェックサムと行数を確認済み）。")
+    if set(manifest.revision) != head_revisions():
+        upgrade()
+        click.echo("データベースをこのプログラムの版へ移行しました（db upgrade）。")

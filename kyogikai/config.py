@@ -65,6 +65,8 @@ def load_config(instance_dir: Path) -> dict:
         "LOGIN_MAX_FAILURES": int(os.environ.get("LOGIN_MAX_FAILURES", "5")),
         "LOGIN_LOCKOUT_MINUTES": int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")),
         "FLASK_ADMIN_SWATCH": "default",
+        # A Fernet key (one line) that encrypts backups; unset: backups are not encrypted.
+        "BACKUP_KEY_FILE": os.environ.get("BACKUP_KEY_FILE", ""),
         # Reverse proxies in front of gunicorn whose X-Forwarded-* headers are believed (nginx: 1).
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
     }
