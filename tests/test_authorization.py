@@ -69,13 +69,15 @@ def test_custom_screen_matrix(login_as, sample, role):
             "csrf_token": csrf_token(client, "/admin/")}).status_code,
         ("case_access_log", "index"): client.get(
             f"/admin/case_access_log/?case_id={sample['case']}").status_code,
+        ("ledger_import", "index"): client.get("/admin/ledger_import/").status_code,
     }
     want = {(screen, action): (200 if action == "index" else 302)
             if role in EXPECTED[screen][action] else 403 for screen, action in got}
     assert got == want
 
 
-@pytest.mark.parametrize("resource", MODEL_SCREENS + ["address_secrecy", "case_access_log"])
+@pytest.mark.parametrize("resource", MODEL_SCREENS + ["address_secrecy", "case_access_log",
+                                                     "ledger_import"])
 def test_anonymous_is_sent_to_login_everywhere(client, sample, resource):
     urls = [f"/admin/{resource}/"]
     if resource in MODEL_SCREENS:

@@ -14,6 +14,7 @@ from kyogikai.admin_views.cases import (
 )
 from kyogikai.admin_views.consent import ConsentView
 from kyogikai.admin_views.council import AgencyView, ConcernView, CouncilView, MemberView
+from kyogikai.admin_views.ledger_import import LedgerImportView
 from kyogikai.admin_views.meetings import MeetingCaseView, MeetingView
 from kyogikai.admin_views.reports import AnnualReportView, BusinessPlanView
 from kyogikai.admin_views.secrecy import AddressSecrecyView
@@ -67,6 +68,7 @@ VIEWS = [
 # Custom (non-CRUD) screens: (view class, menu name, menu group, endpoint).
 CUSTOM_VIEWS = [
     (AddressSecrecyView, _l("住所秘匿の確認"), CASES, "address_secrecy"),
+    (LedgerImportView, _l("台帳の取り込み（Excel）"), SETTINGS, "ledger_import"),
 ]
 
 

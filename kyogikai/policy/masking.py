@@ -6,7 +6,7 @@ moves only when a second 調整担当者 confirms a pending request; both steps 
 """
 
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import AnonymousUserMixin, current_user
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
@@ -155,3 +155,55 @@ def people_of_woman(woman) -> list:
 
 def people_of_meeting(meeting) -> list:
     return [person for link in meeting.case_links for person in people_of_case(link.case)]
+
+
+_NOBODY = AnonymousUserMixin()
+
+
+class HiddenAddressInText(ValueError):
+    """Free text that spells a hidden address; the message is Japanese, for the screen."""
+
+
+PLACEHOLDER = "（秘匿住所）"  # what people are asked to write instead of a hidden address
+
+
+def refusal_message(label=None) -> str:
+    if label:
+        return _("「%(label)s」に秘匿された住所が含まれています。住所の部分は「%(placeholder)s」と"
+                 "書き換えてから保存してください。", label=label, placeholder=PLACEHOLDER)
+    return _("秘匿された住所が含まれています。住所の部分は「%(placeholder)s」と書き換えてから"
+             "保存してください。", placeholder=PLACEHOLDER)
+
+
+def _all_hidden_fragments() -> list[str]:
+    """Pieces of every hidden address in the database; kept until the next flush."""
+    from flask import g
+    from sqlalchemy import or_, select
+
+    from kyogikai.models import Companion, Woman
+
+    if "hidden_fragments" not in g:
+        people = []
+        for model in (Woman, Companion):
+            people += db.session.scalars(select(model).where(or_(
+                model.address_hidden.is_(True), model.address_hidden_pending.is_not(None)))).all()
+        g.hidden_fragments = _secret_fragments(people, user=_NOBODY)
+    return g.hidden_fragments
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_fragments(session, flush_context) -> None:
+    from flask import g, has_app_context
+
+    if has_app_context():
+        g.pop("hidden_fragments", None)
+
+
+def check_free_text(text, user=None, label=None) -> None:
+    """Refuse free text that spells a hidden address ``user`` may not see (every hidden address
+    in the database, flushed changes included). For every writer of free text; the Excel
+    importer asks as a reader who may see none."""
+    if not text or not isinstance(text, str) or may_see_hidden(user):
+        return
+    if any(fragment in text for fragment in _all_hidden_fragments()):
+        raise HiddenAddressInText(refusal_message(label))

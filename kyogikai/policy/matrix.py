@@ -50,6 +50,8 @@ MATRIX: dict[str, dict[Role, frozenset[str]]] = {
     "consent_override": {CO: frozenset({EDIT})},
     # Per-case access log ("who saw this case and when").
     "case_access_log": {CO: READ},
+    # Bringing in the city's existing Excel 台帳 at go-live (screen and command line).
+    "ledger_import": {CO: READ | {CREATE}},
 }
 
 
@@ -82,6 +84,7 @@ RESOURCE_LABELS = {
     "consent_override": _l("同意確認の緊急例外"),
     "case_access_log": _l("ケースの閲覧記録"),
     "companion": _l("同伴家族"),
+    "ledger_import": _l("台帳の取り込み（Excel）"),
 }
 
 
