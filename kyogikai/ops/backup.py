@@ -16,7 +16,7 @@ import json
 import os
 import shutil
 import sqlite3
-import subprocess  # nosec B404 -- pg_dump/pg_restore, run with argument lists, never a shell
+import subprocess  # nosec B404  # pg_dump/pg_restore from an argument list, never a shell
 import tarfile
 import tempfile
 from dataclasses import dataclass
@@ -126,8 +126,8 @@ def _run(command: list[str], env: dict) -> None:
     binary = shutil.which(command[0])
     if binary is None:
         raise BackupError(f"{command[0]} が見つかりません（postgresql-client をインストールしてください）。")
-    done = subprocess.run([binary, *command[1:]], env=env, capture_output=True,  # nosec B603
-                          text=True, check=False)
+    done = subprocess.run(  # nosec B603  # binary from shutil.which, arguments built here, no shell
+        [binary, *command[1:]], env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise BackupError(f"{command[0]} が失敗しました: {done.stderr.strip()[-2000:]}")
 
