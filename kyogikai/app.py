@@ -19,7 +19,7 @@ from kyogikai.admin_views.formatting import format_local_datetime
 from kyogikai.config import INSTANCE_DIR, load_config
 from kyogikai.extensions import babel, csrf, db, login_manager, migrate
 from kyogikai.japanese.wareki import format_wareki_with_western
-from kyogikai.policy import audit
+from kyogikai.policy import audit, resources
 
 BASE_DIR = Path(__file__).resolve().parent
 TRANSLATIONS_DIR = BASE_DIR / "translations"
@@ -43,6 +43,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(load_config(instance_dir))
     if config:
         app.config.update(config)
+    resources.check()  # every resource declared, every personal text column decided
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)

@@ -1,7 +1,10 @@
 """Every role × every screen × every action, against tests/data/authorization.toml.
 
-The expectations are data written independently of policy/matrix.py; requests go through the
-real app, so a view that forgets the policy on any path fails here.
+The screens come from the registry (which derives them from policy/resources.py), so a new
+resource is tested as soon as it has a screen, and the data file must say what to expect of it.
+The expectations themselves are written independently of the declared grants (a test that
+derived them too would prove nothing); requests go through the real app, so a view that
+forgets the policy on any path fails here.
 """
 
 import tomllib
@@ -9,12 +12,23 @@ from pathlib import Path
 
 import pytest
 
+from kyogikai.admin_views.registry import CUSTOM_VIEWS, VIEWS
 from kyogikai.models import Role
+from kyogikai.policy.resources import RESOURCES
 from tests.conftest import csrf_token
 
 EXPECTED = tomllib.loads((Path(__file__).parent / "data" / "authorization.toml").read_text())
 ROLES = [role.value for role in Role]
-MODEL_SCREENS = [name for name, actions in EXPECTED.items() if "list" in actions]
+MODEL_SCREENS = [resource for _view, resource, _group in VIEWS]
+CUSTOM_SCREENS = [endpoint for *_rest, endpoint in CUSTOM_VIEWS] + ["case_access_log"]
+
+
+def test_the_data_file_covers_every_screen_and_only_declared_resources():
+    assert set(EXPECTED) == set(MODEL_SCREENS) | set(CUSTOM_SCREENS)
+    assert set(EXPECTED) <= set(RESOURCES)
+    for resource in MODEL_SCREENS:
+        assert set(EXPECTED[resource]) == {"list", "details", "create", "edit", "delete",
+                                           "export"}, resource
 ACTIONS = ("list", "details", "create", "edit", "export", "delete", "bulk_delete")
 
 
@@ -76,8 +90,7 @@ def test_custom_screen_matrix(login_as, sample, role):
     assert got == want
 
 
-@pytest.mark.parametrize("resource", MODEL_SCREENS + ["address_secrecy", "case_access_log",
-                                                     "ledger_import"])
+@pytest.mark.parametrize("resource", MODEL_SCREENS + CUSTOM_SCREENS)
 def test_anonymous_is_sent_to_login_everywhere(client, sample, resource):
     urls = [f"/admin/{resource}/"]
     if resource in MODEL_SCREENS:
@@ -93,7 +106,7 @@ def test_matrix_grants_nothing_the_data_file_does_not():
     from kyogikai.policy.matrix import MATRIX
 
     for resource, expected in EXPECTED.items():
-        if resource not in MATRIX or "list" not in expected:
+        if resource not in MODEL_SCREENS:
             continue
         for role, actions in MATRIX[resource].items():
             for action in actions:

@@ -6,7 +6,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import joinedload
 
 from kyogikai.admin_views.base import SecureView
-from kyogikai.models import AuditAction, AuditEvent, Case, db
+from kyogikai.models import AuditAction, AuditEvent, db
 from kyogikai.policy import audit, scoping
 
 
@@ -18,12 +18,10 @@ class CaseAccessLogView(SecureView):
 
     @expose("/")
     def index(self):
-        case_id = request.args.get("case_id", "")
-        case = None
-        if case_id.isdigit():
-            case = db.session.scalar(scoping.scope(select(Case), "case").where(
-                Case.id == int(case_id)))
+        case_id = scoping.parse_id(request.args.get("case_id", ""))
+        case = scoping.get_visible("case", case_id) if case_id is not None else None
         if case is None:
+            audit.record_not_found("case", case_id)
             abort(404)
         audit.record(AuditAction.view_record, object_type="case_access_log",
                      object_id=case.id)

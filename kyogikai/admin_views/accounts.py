@@ -9,7 +9,6 @@ from kyogikai.policy.authentication import MIN_PASSWORD_LENGTH, hash_password
 
 
 class UserView(SecureModelView):
-    resource = "user"
 
     column_list = ("login", "display_name", "role", "agency", "active", "locked_until",
                    "last_login_at")

@@ -41,7 +41,6 @@ def _detail(view, context, model, name):
 
 
 class AuditEventView(SecureModelView):
-    resource = "audit_event"
 
     column_list = ("occurred_at", "user", "login_attempted", "action", "object_type", "object_id",
                    "outcome", "detail", "remote_addr")

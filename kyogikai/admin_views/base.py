@@ -34,16 +34,8 @@ from kyogikai.models import AuditAction, AuditOutcome, LabeledEnum, db
 from kyogikai.models.integrity import dependents
 from kyogikai.models.women import ADDRESS_FIELDS, AddressMixin, name_matches
 from kyogikai.policy import audit, masking, scoping
-from kyogikai.policy.matrix import (
-    CREATE,
-    DELETE,
-    DETAILS,
-    EDIT,
-    EXPORT,
-    LIST,
-    PERSONAL_RESOURCES,
-    allowed,
-)
+from kyogikai.policy.matrix import CREATE, DELETE, DETAILS, EDIT, EXPORT, LIST, allowed
+from kyogikai.policy.resources import RESOURCES, resource_of
 
 # Flask-Admin endpoint → the matrix action it needs. An endpoint not here is refused.
 ENDPOINT_ACTIONS = {
@@ -171,6 +163,51 @@ class PolicyMixin:
     def inaccessible_callback(self, name, **kwargs):
         return deny(name, self.resource)
 
+    # The same rails for custom screens as for the generated ones: every query of case content
+    # starts scoped, every record is fetched scoped (404 otherwise) and audited, every list is
+    # audited, and everything shown goes through masking.
+
+    def scoped_select(self, resource: str | None = None):
+        """``SELECT <model> WHERE <the user's scope>`` for a declared resource (default: this
+        screen's). Add your own filters, order and options to it."""
+        return scoping.scoped_select(resource or self.resource)
+
+    def get_one_or_404(self, resource: str, record_id):
+        """The record of ``resource`` with that id, if the user may see it; otherwise a 404,
+        the same for a missing and an out-of-scope id, recorded. A read of personal data is
+        recorded too. ``record_id`` may be the raw query-string value: anything that is not a
+        plain id (「²」, 2^64, 「abc」) is a 404 as well."""
+        value = scoping.parse_id(record_id)
+        record = scoping.get_visible(resource, value) if value is not None else None
+        if record is None:
+            audit.record_not_found(resource, value)
+            abort(404)
+        if request.method == "GET":
+            audit.record_read(resource, value)
+        return record
+
+    def id_arg(self, name: str = "id") -> int:
+        """A query-string id that must be a plain id (ASCII digits, in range), else 404."""
+        value = scoping.parse_id(request.args.get(name, ""))
+        if value is None:
+            abort(404)
+        return value
+
+    def audit_list(self, resource: str, rows: int, total: int | None = None,
+                   detail: str = "") -> None:
+        """Record that the user saw a list of ``rows`` records of ``resource``."""
+        audit.record_list(resource, rows, total, detail=detail)
+
+    @staticmethod
+    def shown(record, name: str):
+        """Field ``name`` of ``record`` as the user may see it (住所秘匿 applied)."""
+        return masking.shown(record, name)
+
+    @staticmethod
+    def masked(text):
+        """Any text with the hidden addresses the user may not see replaced by the mask."""
+        return masking.mask_free_text(text)
+
 
 class JapaneseModelConverter(AdminModelConverter):
     """Form fields the Japanese way: enum labels, never Python names; dates in 和暦 or western."""
@@ -233,6 +270,13 @@ class SecureModelView(PolicyMixin, ModelView):
             raise TypeError(f"{cls.__name__} declares {declared}; access comes from policy.matrix")
 
     def __init__(self, model, session, **kwargs):  # session: the Flask-SQLAlchemy db object
+        declared = resource_of(model)
+        if declared is None:
+            raise TypeError(f"{model.__name__} is not declared in policy/resources.py")
+        if "resource" in type(self).__dict__:
+            raise TypeError(f"{type(self).__name__} declares resource; it comes from the model's "
+                            "declaration in policy/resources.py")
+        self.resource = declared.name
         if self.column_type_formatters is None:
             self.column_type_formatters = type_formatters()
             self.column_type_formatters_detail = type_formatters()
@@ -314,9 +358,6 @@ class SecureModelView(PolicyMixin, ModelView):
     name_search_column: str | None = None
     search_placeholder_text = None
 
-    # Free-text columns → the people (woman, companions) whose hidden addresses must not show
-    # in them if someone typed one in (minutes, 状況等, notes).
-    masked_text_fields: dict = {}
     # When set, an existing record's form offers only these columns (history stays as decided).
     form_edit_columns: tuple | None = None
 
@@ -393,11 +434,11 @@ class SecureModelView(PolicyMixin, ModelView):
     def _keep_masked_text(self, model):
         """Free text sent back exactly as it was shown masked keeps its real content."""
         state = inspect(model)
-        for name, owners in self.masked_text_fields.items():
+        for name in RESOURCES[self.resource].free_text:
             history = state.attrs[name].history
             if history.deleted and history.added:
                 old = history.deleted[0]
-                if history.added[0] == masking.mask_text(old, owners(model)) != old:
+                if history.added[0] == masking.mask_free_text(old) != old:
                     setattr(model, name, old)
 
     def after_model_change(self, form, model, is_created):
@@ -431,42 +472,34 @@ class SecureModelView(PolicyMixin, ModelView):
     def get_one(self, id):
         """Through get_query, so row scoping holds here too; a missing id is a plain 404."""
         pk = self.model.__mapper__.primary_key[0]
-        try:
-            value = pk.type.python_type(id)
-        except (TypeError, ValueError):
-            abort(404)
-        record = self.get_query().filter(pk == value).one_or_none()
+        value = scoping.parse_id(id)
+        record = (self.get_query().filter(pk == value).one_or_none()
+                  if value is not None else None)
         if record is None:
-            # Missing or out of scope: the same 404, recorded, revealing nothing.
-            audit.record(AuditAction.denied, outcome=AuditOutcome.denied,
-                         object_type=self.resource, object_id=value,
-                         detail=f"endpoint={request.endpoint};not_found_or_out_of_scope")
+            # Missing, out of scope or no id at all: the same 404, recorded, revealing nothing.
+            audit.record_not_found(self.resource, value)
             abort(404)
-        if request.method == "GET" and self.resource in PERSONAL_RESOURCES:
-            audit.record(AuditAction.view_record, object_type=self.resource, object_id=value,
-                         detail=f"endpoint={request.endpoint}")
+        if request.method == "GET":
+            audit.record_read(self.resource, value)
         return record
 
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
                  page_size=None):
         count, rows = super().get_list(page, sort_column, sort_desc, search, filters,
                                        execute=execute, page_size=page_size)
-        if execute and self.resource in PERSONAL_RESOURCES:
+        if execute and RESOURCES[self.resource].personal:
             exporting = (request.endpoint or "").endswith(".export")
-            audit.record(AuditAction.export if exporting else AuditAction.view_list,
-                         object_type=self.resource,
-                         detail=f"rows={len(rows)};total={count}"
-                         + (f";format={request.view_args.get('export_type')}" if exporting else ""))
+            audit.record_list(self.resource, len(rows), count, export_format=(
+                request.view_args.get("export_type", "") if exporting else ""))
         return count, rows
 
     def _get_list_value(self, context, model, name, column_formatters, column_type_formatters):
         """One choke point for list, details and export cells: 住所秘匿 is masked here."""
-        if name in masking.MASKED_NAMES and masking.is_masked(model):
+        if masking.hides_field(model, name):
             return masking.MASK
         value = super()._get_list_value(context, model, name, column_formatters,
                                         column_type_formatters)
-        if name in self.masked_text_fields:
-            value = masking.mask_text(value, self.masked_text_fields[name](model))
+        value = masking.shown_value(model, name, value)
         if context is None and isinstance(value, Markup):
             # Export: a cell a list shows as HTML becomes its text in the CSV.
             value = value.replace(Markup("<br>"), " ").striptags()
@@ -486,11 +519,11 @@ class SecureModelView(PolicyMixin, ModelView):
     def edit_form(self, obj=None):
         """Masked addresses stay masked in the form; the mask is never saved back."""
         form = super().edit_form(obj)
-        for name, owners in self.masked_text_fields.items():
+        for name in RESOURCES[self.resource].free_text:
             field = getattr(form, name, None)
             original = getattr(obj, name, None)
             if field is not None and original and field.data == original:
-                masked = masking.mask_text(original, owners(obj))
+                masked = masking.mask_free_text(original)
                 if masked != original:
                     field.data = masked
                     field.render_kw = {**(field.render_kw or {}), "readonly": True}
@@ -516,4 +549,20 @@ class SecureModelView(PolicyMixin, ModelView):
 
 
 class SecureView(PolicyMixin, BaseView):
-    """Base of the custom (non-CRUD) screens."""
+    """Base of the custom (non-CRUD) screens: declare ``resource`` (a name in
+    policy/resources.py, whose grants decide who reaches the screen) and use the helpers of
+    PolicyMixin for every query, record, list and value shown.
+
+    Templates rendered with ``self.render`` get ``shown(record, field)`` and ``masked(text)``.
+    """
+
+    def __init__(self, *args, **kwargs):
+        if self.resource not in RESOURCES:
+            raise TypeError(f"{type(self).__name__}.resource {self.resource!r} is not declared "
+                            "in policy/resources.py")
+        super().__init__(*args, **kwargs)
+
+    def render(self, template, **kwargs):
+        kwargs.setdefault("shown", masking.shown)
+        kwargs.setdefault("masked", masking.mask_free_text)
+        return super().render(template, **kwargs)

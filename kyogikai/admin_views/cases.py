@@ -21,7 +21,6 @@ from kyogikai.models import Case, CaseReview, RoleAssignment, SupportRecord
 from kyogikai.models.cases import is_review_overdue
 from kyogikai.models.council import review_interval_months
 from kyogikai.models.women import name_matches
-from kyogikai.policy import masking
 from kyogikai.policy.matrix import LIST, allowed
 
 CASE_LABELS = {
@@ -72,8 +71,6 @@ def _access_log_link(view, context, model, name):
 class CaseView(SecureModelView):
     """The ledger: one row per case, the columns of 様式1, filtered and sorted on indexes."""
 
-    resource = "case"
-    masked_text_fields = {"note": masking.people_of_case, "end_reason": masking.people_of_case}
 
     column_list = ("number", "woman", "birth", "received_on", "status", "levels", "lead_agency",
                    "last_review_on")
@@ -131,7 +128,6 @@ class CaseView(SecureModelView):
 class RoleAssignmentView(SecureModelView):
     """役割分担 history: rows are ended (終了日), not rewritten; agency and function are fixed."""
 
-    resource = "role_assignment"
 
     column_list = ("case", "agency", "function", "valid_from", "valid_to", "meeting")
     column_sortable_list = (("case", "case.number"), "valid_from", "valid_to")
@@ -149,9 +145,6 @@ class RoleAssignmentView(SecureModelView):
 class CaseReviewView(SecureModelView):
     """管理記録 (様式1): at each meeting, the lead agency then, the situation and the policy."""
 
-    resource = "case_review"
-    masked_text_fields = {"situation": lambda m: masking.people_of_case(m.case),
-                          "support_policy": lambda m: masking.people_of_case(m.case)}
 
     column_list = ("case", "reviewed_on", "meeting", "lead_agency", "risk_level", "urgency")
     column_sortable_list = (("case", "case.number"), "reviewed_on")
@@ -170,8 +163,6 @@ class CaseReviewView(SecureModelView):
 class SupportRecordView(SecureModelView):
     """支援経過: what each agency did, day by day."""
 
-    resource = "support_record"
-    masked_text_fields = {"content": lambda m: masking.people_of_case(m.case)}
 
     column_list = ("case", "recorded_on", "agency", "kind")
     column_sortable_list = (("case", "case.number"), "recorded_on")

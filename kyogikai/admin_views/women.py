@@ -7,7 +7,6 @@ from kyogikai.admin_views.base import SecureModelView
 from kyogikai.admin_views.formatting import birth_with_age, name_with_furigana
 from kyogikai.admin_views.forms import KanaField
 from kyogikai.models import Companion
-from kyogikai.policy import masking
 
 ADDRESS_COLUMNS = ("postal_code", "prefecture", "municipality", "street", "katagaki",
                    "address_hidden")
@@ -33,8 +32,6 @@ class CompanionInline(InlineFormAdmin):
 
 
 class WomanView(SecureModelView):
-    resource = "woman"
-    masked_text_fields = {"note": masking.people_of_woman}
 
     column_list = ("name", "alias", "birth_date", "referral_route", "address_line",
                    "address_hidden", "address_hidden_pending", "phone")
