@@ -273,6 +273,21 @@ def test_the_screen_uploads_maps_checks_and_imports(app, login_as):
                  / "imports").glob("*.xlsx")) == []
 
 
+def test_upload_needs_a_csrf_token_and_takes_a_ledger_larger_than_a_form(app, login_as):
+    client = login_as("coordinator")
+    response = client.post("/admin/ledger_import/upload", data={
+        "file": (io.BytesIO(b"x"), "a.xlsx")}, content_type="multipart/form-data")
+    assert response.status_code == 400
+    # A limit for ordinary forms smaller than the ledger (kept small: the test client spools
+    # larger bodies to a file it never closes).
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    data, _expected = ledger_files.flat_ledger(1000)
+    assert len(data) > 64 * 1024
+    response = _upload(client, data)
+    assert response.status_code == 302, response.status_code
+    assert client.get("/admin/ledger_import/mapping").status_code == 200
+
+
 def test_the_screen_refuses_hostile_files_in_japanese(app, login_as):
     client = login_as("coordinator")
     response = _upload(client, ledger_files.with_macro(), "m.xlsm")

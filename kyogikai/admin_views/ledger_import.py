@@ -11,12 +11,15 @@ import secrets
 import time
 from pathlib import Path
 
-from flask import current_app, flash, redirect, request, session, url_for
+from flask import abort, current_app, flash, redirect, request, session, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf.csrf import validate_csrf
+from wtforms.validators import ValidationError
 
 from kyogikai.admin_views.base import SecureView, deny
+from kyogikai.extensions import csrf
 from kyogikai.imports import ledger, service
 from kyogikai.imports.workbook import MAX_FILE_BYTES
 from kyogikai.models import AuditAction
@@ -75,16 +78,25 @@ class LedgerImportView(SecureView):
                            max_mb=MAX_FILE_BYTES // (1024 * 1024))
 
     @expose("/upload", methods=("POST",))
+    @csrf.exempt  # checked below, once the body may be as large as a ledger
     def upload(self):
         if not self.allows(CREATE):
             return deny("upload", self.resource)
-        # A ledger is larger than any form: this route alone accepts up to the file limit.
+        # A ledger is larger than any form: this route alone accepts up to the file limit,
+        # so the CSRF check (which reads the body) comes after raising it.
         request.max_content_length = MAX_FILE_BYTES + 1024 * 1024
+        try:
+            validate_csrf(request.form.get("csrf_token"))
+        except ValidationError:
+            abort(400)
         upload = request.files.get("file")
         if upload is None or not upload.filename:
             flash(_("Excel ファイル（.xlsx）を選んでください。"), "error")
             return redirect(url_for(".index"))
-        data = upload.read(MAX_FILE_BYTES + 1)
+        try:
+            data = upload.read(MAX_FILE_BYTES + 1)
+        finally:
+            upload.close()
         try:
             service.prepare(data)
         except service.ImportRefused as error:
