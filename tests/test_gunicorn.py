@@ -136,15 +136,18 @@ def panel_data(fresh_database_url, tmp_path):
         upgrade()
         home = Agency(name="テスト市 女性支援課", category=AgencyCategory.local_government)
         db.session.add(home)
-        for login in ("gu-coordinator-1", "gu-coordinator-2"):
+        for login in ("gu-coordinator-1", "gu-coordinator-2", "gu-revoked", "gu-throttled"):
             db.session.add(User(login=login, display_name=login, role=Role.coordinator,
                                 agency=home, password_hash=hash_password(PASSWORD),
                                 active=True))
-        case = Case(woman=Woman(name="青木 明美", furigana="アオキ アケミ"),
-                    received_on=date(2025, 4, 10), lead_agency=home)
-        db.session.add(case)
+        cases = [Case(woman=Woman(name=name, furigana=kana), received_on=date(2025, 4, 10),
+                      lead_agency=home)
+                 for name, kana in (("青木 明美", "アオキ アケミ"), ("石田 裕子", "イシダ ユウコ"))]
+        db.session.add_all(cases)
         db.session.commit()
-        ids = {"case": case.id, "number": case.number}
+        # Each person edits a case of her own (the same case at once is refused as stale,
+        # which is the optimistic locking's own test).
+        ids = {"cases": [c.id for c in cases], "numbers": [c.number for c in cases]}
         db.session.remove()
     yield {"url": fresh_database_url, "app": app, **ids}
     with app.app_context():
@@ -160,6 +163,7 @@ def gunicorn(panel_data, tmp_path):
     access_log = work / "access.log"
     env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
     env.update(DATABASE_URL=panel_data["url"], INSTANCE_PATH=str(work / "instance"),
+               TOTP_REQUIRED_ROLES="",  # the second factor has tests of its own
                KYOGIKAI_BIND=f"127.0.0.1:{port}", KYOGIKAI_WORKERS="2",
                KYOGIKAI_ACCESS_LOG=str(access_log), KYOGIKAI_ERROR_LOG=str(work / "error.log"))
     assert GUNICORN.exists() or shutil.which("gunicorn")
@@ -197,7 +201,7 @@ def _worker_pids(access_log: Path, pattern: str) -> set[str]:
             if re.search(pattern, line) and (m := re.search(r"pid=<?(\d+)", line))}
 
 
-def _person(base: str, login: str, case_id: int, number: str, results: list):
+def _person(base: str, login: str, case_id: int, numbers: list[str], results: list):
     """Log in, then edit the case and export the ledger, ROUNDS times."""
     browser = Browser(base)
     browser.log_in(login)
@@ -210,7 +214,7 @@ def _person(base: str, login: str, case_id: int, number: str, results: list):
         status, body, headers = browser.request("/admin/case/export/csv/")
         assert status == 200 and headers["Content-Type"].startswith("text/csv")
         text = body.decode("utf-8")
-        assert text.startswith("\ufeff") and number in text
+        assert text.startswith("\ufeff") and all(number in text for number in numbers)
         results.append(note)
 
 
@@ -219,14 +223,14 @@ def test_two_people_through_two_workers(gunicorn, panel_data):
     base, access_log = gunicorn["base"], gunicorn["access_log"]
     results, errors = [], []
 
-    def run(login):
+    def run(login, case_id):
         try:
-            _person(base, login, panel_data["case"], panel_data["number"], results)
+            _person(base, login, case_id, panel_data["numbers"], results)
         except BaseException as error:  # reported below
             errors.append(error)
 
-    threads = [threading.Thread(target=run, args=(login,))
-               for login in ("gu-coordinator-1", "gu-coordinator-2")]
+    threads = [threading.Thread(target=run, args=(login, case_id)) for login, case_id in
+               zip(("gu-coordinator-1", "gu-coordinator-2"), panel_data["cases"], strict=True)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -237,13 +241,84 @@ def test_two_people_through_two_workers(gunicorn, panel_data):
     assert len(_worker_pids(access_log, r'"POST /admin/case/edit/ .*" 302')) == 2
     assert len(_worker_pids(access_log, r'"GET /admin/case/export/csv/ .*" 200')) >= 1
     with panel_data["app"].app_context():
-        note = db.session.scalar(sa.select(Case.note).where(Case.id == panel_data["case"]))
+        notes = db.session.scalars(sa.select(Case.note).where(Case.id.in_(panel_data["cases"]))
+                                   .order_by(Case.id)).all()
         db.session.remove()
-    assert note in results  # the last save won, nothing was lost to a stale worker
+    # Each person's last save is what the database holds: no worker lost or reverted one.
+    assert notes == [f"gu-coordinator-{n} の記録 {ROUNDS - 1}" for n in (1, 2)]
 
+    _logout_ends_the_session_in_every_worker(gunicorn)
+    _throttling_counts_failures_from_every_worker(gunicorn)
     _access_log_keeps_no_query_string(gunicorn)
     _both_workers_share_one_secret_key(gunicorn)
     _healthz_without_login_and_503_once_the_schema_is_not_ours(gunicorn, panel_data)
+
+
+def _in_two_threads(work, *args) -> list:
+    """Two people at once, so both sync workers take requests."""
+    results, errors = [], []
+
+    def run():
+        try:
+            results.extend(work(*args))
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    return results
+
+
+def _logout_ends_the_session_in_every_worker(gunicorn):
+    """A cookie copied before logout opens nothing afterwards, whichever worker serves it."""
+    owner = Browser(gunicorn["base"])
+    owner.log_in("gu-revoked")
+    thief = Browser(gunicorn["base"])
+    for cookie in _cookies(owner):
+        _cookies(thief).set_cookie(cookie)
+    assert thief.request("/admin/woman/")[0] == 200  # the copy works while the session lives
+    fields = owner.form("/admin/")
+    assert owner.request("/logout", {"csrf_token": fields["csrf_token"]})[0] == 302
+
+    def probe():
+        return [thief.request("/admin/woman/") for _ in range(5)]
+
+    answers = _in_two_threads(probe)
+    assert all(status == 302 and "/login" in headers.get("Location", "")
+               for status, _body, headers in answers), [a[0] for a in answers]
+    assert len(_worker_pids(gunicorn["access_log"], r'"GET /admin/woman/ .*" 302')) == 2
+
+
+def _cookies(browser: Browser) -> CookieJar:
+    (processor,) = [h for h in browser.opener.handlers
+                    if isinstance(h, urllib.request.HTTPCookieProcessor)]
+    return processor.cookiejar
+
+
+def _throttling_counts_failures_from_every_worker(gunicorn):
+    """Failures counted by both workers together: past the allowance even the right password
+    waits, and the page says why."""
+    def fail():
+        answers = []
+        for _ in range(3):
+            browser = Browser(gunicorn["base"])
+            fields = browser.form("/login")
+            answers.append(browser.request("/login", {**fields, "login": "gu-throttled",
+                                                      "password": "wrong password 123"}))
+        return answers
+
+    answers = _in_two_threads(fail)
+    assert all(status == 200 for status, _b, _h in answers)
+    assert len(_worker_pids(gunicorn["access_log"], r'"POST /login .*" 200')) == 2
+    browser = Browser(gunicorn["base"])
+    fields = browser.form("/login")
+    status, body, _ = browser.request("/login", {**fields, "login": "gu-throttled",
+                                                 "password": PASSWORD})
+    assert status == 200 and "ログインの失敗が続いたため" in body.decode()
 
 
 def _access_log_keeps_no_query_string(gunicorn):

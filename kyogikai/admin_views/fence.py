@@ -74,6 +74,9 @@ PRIVATE_NAMES: tuple[Private, ...] = (
             "the enum converter keeps Flask-Admin's Optional/InputRequired handling"),
     Private("wtforms.fields.simple:StringField", "_value", OVERRIDE,
             "a date field shows 和暦 and gives back exactly what was typed after an error"),
+    Private("flask_admin.form:BaseForm", "_obj", WRITE,
+            "the record being edited, which Flask-Admin's Unique validator compares against: our "
+            "CSRF-protected form base keeps it as Flask-Admin's own BaseForm does"),
     Private("wtforms.form:BaseForm", "_fields", READ,
             "the fields by name of a form and of each inline companion form, to mask a hidden "
             "address in them"),
