@@ -66,6 +66,12 @@ PRIVATE_NAMES: tuple[Private, ...] = (
             "builds that join the way Flask-Admin's own sorting does"),
     Private(SQLA_VIEW, "_apply_search", OVERRIDE,
             "name search through the gram index instead of LIKE over every row"),
+    Private(SQLA_VIEW, "_search_fields", READ,
+            "the searchable columns, so free text a reader sees masked is searched masked "
+            "(the search-oracle rule of 住所秘匿)"),
+    Private(MODEL_BASE, "_filter_args", READ,
+            "filter keys of the view, so an unknown or hostile filter in the URL is a 400, "
+            "not a 500"),
     Private(MODEL_BASE, "_form_ajax_refs", READ,
             "a picker served by ajax needs no scoped query_factory of its own"),
     Private("flask_admin.contrib.sqla.form:AdminModelConverter", "_model_select_field", OVERRIDE,
