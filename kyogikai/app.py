@@ -14,6 +14,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from kyogikai.admin_views.formatting import format_local_datetime
 from kyogikai.config import INSTANCE_DIR, load_config, parse_roles, secure_instance_files
@@ -67,6 +68,15 @@ def create_app(config: dict | None = None) -> Flask:
     from kyogikai.cli import register_cli
 
     register_cli(app)
+
+    from kyogikai.ops.health import bp as health_bp
+
+    app.register_blueprint(health_bp)
+    if app.config.get("TRUSTED_PROXIES"):
+        # Behind nginx: the client's address (audit log) and https (secure cookies, redirects)
+        # come from the proxy's X-Forwarded-* headers, trusted for that many hops only.
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     @app.route("/")
     def root():
@@ -132,11 +142,11 @@ def _init_login(app: Flask) -> None:
 
 
 def _init_admin(app: Flask) -> None:
-    from kyogikai.admin_views import upstream_templates
+    from kyogikai.admin_views import base_template
     from kyogikai.admin_views.registry import register_views
 
     theme = Bootstrap4Theme(base_template="admin/ja_base.html", fluid=True)
-    upstream_templates.install(app, theme.folder)
+    base_template.install(app, theme.folder)
     admin = Admin(app, name=_l("女性支援 地域協議会"), theme=theme, index_view=_home_view())
     register_views(admin)
 
@@ -154,10 +164,25 @@ def _init_admin(app: Flask) -> None:
 
     @app.url_value_preprocessor
     def _upload_limit(endpoint, values):
-        # Runs before every before_request (CSRFProtect reads the form there): the upload route
-        # takes files of ATTACHMENT_MAX_MB; every other request keeps MAX_CONTENT_LENGTH.
-        if endpoint == attachments.UPLOAD_ENDPOINT:
-            request.max_content_length = attachments.upload_limit()
+        # Runs before every before_request (CSRFProtect reads the form there): a route that
+        # takes a file gets its own limit; every other request keeps MAX_CONTENT_LENGTH.
+        limits = large_uploads().get(endpoint)
+        if limits is not None:
+            request.max_content_length = limits[0]()
+
+
+def large_uploads() -> dict:
+    """Routes that take a file larger than any form: endpoint → (the request's limit, the
+    file's limit the 413 page names). The one place such a route is declared; CSRFProtect
+    checks them as any other form."""
+    from kyogikai.admin_views import attachments
+    from kyogikai.imports.workbook import MAX_FILE_BYTES
+    from kyogikai.policy.attachments import max_bytes
+
+    return {
+        attachments.UPLOAD_ENDPOINT: (attachments.upload_limit, max_bytes),
+        "ledger_import.upload": (lambda: MAX_FILE_BYTES + 1024 * 1024, lambda: MAX_FILE_BYTES),
+    }
 
 
 def _home_view():
@@ -180,12 +205,9 @@ def _init_errors(app: Flask) -> None:
 
     @app.errorhandler(413)
     def too_large(error):
-        from kyogikai.admin_views.attachments import UPLOAD_ENDPOINT
-        from kyogikai.policy.attachments import max_bytes
-
-        # The upload route has its own limit: a file's, not a form's (see _upload_limit).
-        limit = (max_bytes() if request.endpoint == UPLOAD_ENDPOINT
-                 else app.config["MAX_CONTENT_LENGTH"]) / (1024 * 1024)
+        # A route that takes a file names the file's limit, not a form's (large_uploads).
+        limits = large_uploads().get(request.endpoint)
+        limit = (limits[1]() if limits else app.config["MAX_CONTENT_LENGTH"]) / (1024 * 1024)
         return render_error(413, _("送信された内容が大きすぎます（上限 %(mb)s MB）。この送信では何も保存"
                                    "されていません。内容を減らして、もう一度送信してください。",
                                    mb=f"{limit:g}"))

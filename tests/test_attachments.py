@@ -14,6 +14,7 @@ from werkzeug.test import encode_multipart
 
 from kyogikai.models import Attachment, AuditAction, AuditEvent, AuditOutcome, db
 from tests.conftest import csrf_token
+from tests.test_ops_backup import key_file, panel  # noqa: F401 (fixtures: a migrated panel)
 from tests.test_scoping import other  # noqa: F401 (fixture: a case outside the police's scope)
 
 MB = 1024 * 1024
@@ -208,3 +209,19 @@ def test_a_hidden_address_in_a_file_name_is_refused_for_a_clerk(app, login_as, s
                   "本町1-2-3の地図.pdf").get_data(as_text=True)
     assert "秘匿された住所が含まれています" in body
     assert stored(app) == [] and files(app) == []
+
+
+def test_the_backup_carries_the_attached_files(panel, tmp_path):  # noqa: F811
+    """Attachments live in instance/attachments/, the folder `flask backup` copies whole."""
+    from kyogikai.models import Case, Role, User
+    from kyogikai.ops.backup import create_backup
+    from kyogikai.policy import attachments
+
+    with panel.app_context():
+        case = db.session.scalars(sa.select(Case).order_by(Case.id)).first()
+        clerk = db.session.scalar(sa.select(User).where(User.role == Role.clerk))
+        stored = attachments.attach("case", case, io.BytesIO(PDF), "同意書.pdf", clerk).stored_name
+        db.session.commit()
+        manifest = create_backup(tmp_path / "panel.backup", None)
+    entry = manifest.data["files"][f"attachments/{stored}"]
+    assert entry["size"] == len(PDF)

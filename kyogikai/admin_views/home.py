@@ -42,8 +42,9 @@ class HomeView(PolicyMixin, AdminIndexView):
         query = select(func.count(model.id)).where(*where)
         return db.session.scalar(scoping.scope(query, resource)) or 0
 
-    def _view(self, endpoint):
-        return next(v for v in self.admin._views if getattr(v, "endpoint", None) == endpoint)
+    def list_view(self, endpoint):
+        """The generated list screen of ``endpoint`` (registry.register_views records them)."""
+        return self.admin.list_views[endpoint]
 
     def _groups(self) -> list[tuple]:
         """(heading, figures) for what the user's role may list; a figure is a dict of label,
@@ -51,7 +52,7 @@ class HomeView(PolicyMixin, AdminIndexView):
         today = date.today()
         groups = []
         if self._may("case"):
-            ledger = self._view("case")
+            ledger = self.list_view("case")
             figures = [{"key": f"status-{status.value}", "label": status.label,
                         "number": self._count(Case, "case", Case.status == status),
                         "link": ledger.list_url(("status", status.value))}
@@ -66,10 +67,10 @@ class HomeView(PolicyMixin, AdminIndexView):
             number = self._count(Consent, "consent", needs_renewal_clause(today))
             groups.append((_l("本人同意"), [{
                 "key": "consent-renewal", "label": _l("期限切れ・30日以内に期限（未終結のケース）"), "number": number,
-                "link": self._view("consent").list_url((NEEDS_RENEWAL, "1")),
+                "link": self.list_view("consent").list_url((NEEDS_RENEWAL, "1")),
                 "warn": number > 0}]))
         if self._may("meeting"):
-            meetings = self._view("meeting")
+            meetings = self.list_view("meeting")
             fy = fiscal_year(today)
             start, end = fiscal_year_range(fy)
             held = self._count(Meeting, "meeting", Meeting.kind == MeetingKind.representative,

@@ -16,6 +16,7 @@ from kyogikai.admin_views.cases import (
 )
 from kyogikai.admin_views.consent import ConsentView
 from kyogikai.admin_views.council import AgencyView, ConcernView, CouncilView, MemberView
+from kyogikai.admin_views.ledger_import import LedgerImportView
 from kyogikai.admin_views.meetings import MeetingCaseView, MeetingView
 from kyogikai.admin_views.notices import NoticeView
 from kyogikai.admin_views.own_account import OwnAccountView
@@ -58,16 +59,21 @@ VIEWS = [
 # Custom (non-CRUD) screens: (view class, menu name, menu group, endpoint).
 CUSTOM_VIEWS = [
     (AddressSecrecyView, _l("住所秘匿の確認"), CASES, "address_secrecy"),
+    (LedgerImportView, _l("台帳の取り込み（Excel）"), SETTINGS, "ledger_import"),
     (AccountApprovalView, _l("アカウントの承認"), SETTINGS, "account_approval"),
     (OwnAccountView, _l("アカウント設定"), None, "own_account"),
 ]
 
 
 def register_views(admin: Admin) -> None:
+    # The generated screens by endpoint: the home page links its figures to their filters.
+    admin.list_views = {}
     for view_class, resource, category in VIEWS:
         declared = RESOURCES[resource]
-        admin.add_view(view_class(declared.model, db, name=declared.label, category=category,
-                                  endpoint=resource))
+        view = view_class(declared.model, db, name=declared.label, category=category,
+                          endpoint=resource)
+        admin.add_view(view)
+        admin.list_views[resource] = view
     for view_class, name, category, endpoint in CUSTOM_VIEWS:
         admin.add_view(view_class(name=name, category=category, endpoint=endpoint))
     admin.add_view(CaseAccessLogView(name=_l("閲覧記録"), endpoint="case_access_log"))

@@ -51,16 +51,7 @@ from kyogikai.models import (
     db,
 )
 from kyogikai.models.women import ADDRESS_FIELDS
-from kyogikai.policy.actions import (
-    ACTIONS,
-    CREATE,
-    DELETE,
-    EDIT,
-    FULL,
-    READ,
-    READ_EXPORT,
-    WRITE,
-)
+from kyogikai.policy.actions import ACTIONS, CREATE, DELETE, EDIT, FULL, READ, READ_EXPORT, WRITE
 
 # ---------------------------------------------------------------- what a text column may carry
 
@@ -253,6 +244,8 @@ _DECLARED = [
                    "stored_name": Exempt("random name on disk, chosen by the server"),
                    "media_type": Exempt("type found from the content, from a closed list"),
                    "sha256": Exempt("digest of the content, hexadecimal")}),
+    # Bringing in the city's existing Excel 台帳 at go-live (screen and command line).
+    Resource("ledger_import", _l("台帳の取り込み（Excel）"), {CO: READ | {CREATE}}),
     # Records without a screen of their own.
     Resource("companion", _l("同伴家族"), model=Companion, personal=True,
              scope=ViaWoman("woman_id"),
