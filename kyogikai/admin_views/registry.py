@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from kyogikai.admin_views.access_log import CaseAccessLogView
 from kyogikai.admin_views.accounts import UserView
 from kyogikai.admin_views.audit import AuditEventView
+from kyogikai.admin_views.case_page import CasePageView
 from kyogikai.admin_views.cases import (
     CaseReviewView,
     CaseView,
@@ -51,6 +52,7 @@ VIEWS = [
 # Custom (non-CRUD) screens: (view class, menu name, menu group, endpoint).
 CUSTOM_VIEWS = [
     (AddressSecrecyView, _l("住所秘匿の確認"), CASES, "address_secrecy"),
+    (CasePageView, _l("ケースのページ"), CASES, "case_page"),
 ]
 
 
