@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from kyogikai.admin_views.registry import CUSTOM_VIEWS, VIEWS
-from kyogikai.models import Role
+from kyogikai.models import LoginThrottle, Role, ThrottleScope, db
 from kyogikai.policy.resources import RESOURCES
 from tests.conftest import csrf_token
 
@@ -33,7 +33,7 @@ ACTIONS = ("list", "details", "create", "edit", "export", "delete", "bulk_delete
 
 
 def _ids(sample):
-    return {**sample, "user": 1, "audit_event": 1}
+    return {**sample, "user": 1, "audit_event": 1, "login_throttle": 1}
 
 
 def _request(client, resource, action, record_id):
@@ -64,7 +64,12 @@ def _expected(resource, action, role):
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("resource", MODEL_SCREENS)
-def test_model_screen_matrix(login_as, sample, resource, role):
+def test_model_screen_matrix(app, login_as, sample, resource, role):
+    if resource == "login_throttle":
+        with app.app_context():
+            db.session.add(LoginThrottle(scope=ThrottleScope.pair, login="someone",
+                                         remote_addr="10.0.0.1", failures=6))
+            db.session.commit()
     client = login_as(role)
     record_id = _ids(sample)[resource]
     got = {action: _request(client, resource, action, record_id).status_code
@@ -83,8 +88,17 @@ def test_custom_screen_matrix(login_as, sample, role):
             "csrf_token": csrf_token(client, "/admin/")}).status_code,
         ("case_access_log", "index"): client.get(
             f"/admin/case_access_log/?case_id={sample['case']}").status_code,
+        ("account_approval", "index"): client.get("/admin/account_approval/").status_code,
+        ("account_approval", "decide"): client.post("/admin/account_approval/decide", data={
+            "id": "1", "decision": "reject",
+            "csrf_token": csrf_token(client, "/admin/")}).status_code,
+        ("own_account", "index"): client.get("/admin/own_account/").status_code,
+        ("own_account", "password"): client.post("/admin/own_account/password", data={
+            "current": "x", "new": "y", "confirm": "y",
+            "csrf_token": csrf_token(client, "/admin/")}).status_code,
     }
-    want = {(screen, action): (200 if action == "index" else 302)
+    answers = {"index": 200, "decide": 302, "password": 200}  # a refused password: the form
+    want = {(screen, action): answers[action]
             if role in EXPECTED[screen][action] else 403 for screen, action in got}
     assert got == want
 

@@ -15,6 +15,7 @@ from flask_admin.babel import lazy_gettext as admin_lazy_gettext
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.form import AdminModelConverter
 from flask_admin.form import Select2Field
+from flask_admin.helpers import get_redirect_target, is_form_submitted
 from flask_admin.model import typefmt
 from flask_admin.model.form import converts
 from flask_babel import gettext as _
@@ -24,16 +25,18 @@ from markupsafe import Markup
 from sqlalchemy import and_, func, inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import MANYTOONE
-from wtforms import validators
+from sqlalchemy.orm.exc import StaleDataError
+from wtforms import HiddenField, validators
 from wtforms.validators import ValidationError
 
-from kyogikai.admin_views.formatting import format_local_datetime
+from kyogikai.admin_views.formatting import JST, format_local_datetime
 from kyogikai.admin_views.forms import BaseForm, WarekiDateField
+from kyogikai.exports.cells import content_disposition, neutralise
 from kyogikai.japanese.wareki import format_wareki_with_western
 from kyogikai.models import AuditAction, AuditOutcome, LabeledEnum, db
 from kyogikai.models.integrity import dependents
 from kyogikai.models.women import ADDRESS_FIELDS, AddressMixin, name_matches
-from kyogikai.policy import audit, masking, scoping
+from kyogikai.policy import audit, masking, scoping, versioning
 from kyogikai.policy.matrix import CREATE, DELETE, DETAILS, EDIT, EXPORT, LIST, allowed
 from kyogikai.policy.resources import RESOURCES, resource_of
 
@@ -75,6 +78,7 @@ COMMON_LABELS = {
     "lead_agency": _l("主担当機関"),
 }
 
+BOOKKEEPING = ("version", "updated_by_id")
 POLICY_FLAGS = ("can_create", "can_edit", "can_delete", "can_export", "can_view_details")
 
 
@@ -112,7 +116,7 @@ def changed_field_names(model, is_created: bool) -> list[str]:
     state = inspect(model)
     names = []
     for attr in state.mapper.column_attrs:
-        if attr.key in ("created_at", "updated_at", "search_text"):
+        if attr.key in ("created_at", "updated_at", "search_text", "version", "updated_by_id"):
             continue
         history = state.attrs[attr.key].history
         if history.has_changes() and (not is_created or history.added[0] not in (None, "")):
@@ -139,6 +143,23 @@ def deny(name: str, resource: str):
     audit.record(AuditAction.denied, outcome=AuditOutcome.denied, object_type=resource,
                  detail=f"endpoint={name}")
     abort(403)
+
+
+class VersionField(HiddenField):
+    """The version of the record the form was drawn from (optimistic locking). It is compared on
+    save (``validate_form``) and never written to the record by ``populate_obj``."""
+
+    def populate_obj(self, obj, name):
+        pass
+
+
+def stale_message(model, record_id) -> str:
+    last = versioning.last_save(model, record_id)
+    who = str(last.user) if last.user is not None else _("他の利用者")
+    when = format_local_datetime(last.at) if last.at is not None else "―"
+    return _("保存できませんでした。この画面を開いた後に、%(who)s が %(when)s にこの記録を保存して"
+             "います。あなたの入力内容は画面に残してあります。最新の内容（別の画面で開けます）と見比べ、"
+             "必要なら直してから、もう一度保存してください。", who=who, when=when)
 
 
 class PolicyMixin:
@@ -252,6 +273,8 @@ class SecureModelView(PolicyMixin, ModelView):
 
     form_base_class = BaseForm
     model_form_converter = JapaneseModelConverter
+    # Flask-Admin's list with each row's version sent along with bulk actions.
+    list_template = "admin/model/list_versioned.html"
     can_set_page_size = True
     page_size = 50
     page_size_options = (20, 50, 100)
@@ -283,6 +306,10 @@ class SecureModelView(PolicyMixin, ModelView):
             self.column_type_formatters_export = type_formatters()
         self.column_choices = {**self._enum_choices(model), **(self.column_choices or {})}
         self.column_labels = {**COMMON_LABELS, **(self.column_labels or {})}
+        # Optimistic-locking bookkeeping is never a column, a details row or a form field.
+        for option in ("column_exclude_list", "column_details_exclude_list",
+                       "column_export_exclude_list", "form_excluded_columns"):
+            setattr(self, option, [*(getattr(self, option, None) or ()), *BOOKKEEPING])
         super().__init__(model, session, **kwargs)
 
     def _refresh_cache(self):
@@ -345,6 +372,20 @@ class SecureModelView(PolicyMixin, ModelView):
         name = request.form.get("action", "")
         if name not in self._actions_data or not self.is_action_allowed(name):
             return deny(f"action:{name}", self.resource)
+        if versioning.is_versioned(self.model):
+            records = self.selected_records(request.form.getlist("rowid"))
+            try:
+                versioning.check_all(records, versioning.versions_posted(
+                    request.form.getlist("rowversion")))
+            except versioning.StaleEdit as stale:
+                last = versioning.last_save(stale.model, stale.record_id)
+                record = next(r for r in records if r.id == stale.record_id)
+                flash(_("何も変更していません。一覧を表示した後に、%(who)s が %(when)s に「%(record)s」を"
+                        "保存しています。一覧を開き直して確かめてから、もう一度操作してください。",
+                        who=str(last.user) if last.user is not None else _("他の利用者"),
+                        when=format_local_datetime(last.at) if last.at is not None else "―",
+                        record=str(record)), "error")
+                return redirect(get_redirect_target() or self.get_url(".index_view"))
         return super().handle_action(return_view)
 
     def is_action_allowed(self, name):
@@ -365,14 +406,44 @@ class SecureModelView(PolicyMixin, ModelView):
         return scoping.scope(super().get_query().options(*self.list_query_options), self.resource)
 
     def get_edit_form(self):
+        """The edit form, with the record's version carried in a hidden field."""
         if not self.form_edit_columns:
-            return super().get_edit_form()
-        declared = self.form_columns
-        self.form_columns = self.form_edit_columns
+            form_class = super().get_edit_form()
+        else:
+            declared = self.form_columns
+            self.form_columns = self.form_edit_columns
+            try:
+                form_class = self.scaffold_form()
+            finally:
+                self.form_columns = declared
+        if versioning.is_versioned(self.model):
+            form_class = type(form_class.__name__, (form_class,), {"version_token": VersionField()})
+        return form_class
+
+    def validate_form(self, form):
+        """A save drawn from an older version of the record is refused (nothing is written), with
+        who saved in between and when; the form keeps what was typed and now carries the current
+        version, so saving again is a deliberate choice."""
+        valid = super().validate_form(form)
+        token, obj = getattr(form, "version_token", None), getattr(form, "_obj", None)
+        if token is None or obj is None or not is_form_submitted():
+            return valid
         try:
-            return self.scaffold_form()
-        finally:
-            self.form_columns = declared
+            versioning.check(obj, token.data)
+        except versioning.StaleEdit:
+            flash(stale_message(type(obj), obj.id), "error")
+            token.data = str(obj.version)
+            return False
+        return valid
+
+    def selected_records(self, ids) -> list:
+        """The records a bulk action names, through the scoped query (ids arrive as strings)."""
+        pk = self.model.__mapper__.primary_key[0]
+        try:
+            typed = [pk.type.python_type(value) for value in ids]
+        except (TypeError, ValueError):
+            abort(404)
+        return self.get_query().filter(pk.in_(typed)).all() if typed else []
 
     def _order_by(self, query, joins, sort_joins, sort_field, sort_desc):
         """Sort through a required many-to-one (a case's woman) with an inner join: the same
@@ -422,6 +493,9 @@ class SecureModelView(PolicyMixin, ModelView):
                 if isinstance(obj, AddressMixin):
                     masking.route_flag_edit(obj)
             g.audit_changed_fields = changed_field_names(model, is_created)
+            if not is_created:
+                g.saving_record = (type(model), model.id)
+                versioning.claim(model)
         self.check_change(model, is_created)
         problems = model.problems() if hasattr(model, "problems") else []
         if problems:
@@ -454,6 +528,14 @@ class SecureModelView(PolicyMixin, ModelView):
                      object_id=self.get_pk_value(model), with_change=True)
 
     def delete_model(self, model):
+        if versioning.is_versioned(model):
+            g.saving_record = (type(model), model.id)
+            if "version" in request.form:  # a delete button that says which version it saw
+                try:
+                    versioning.check(model, request.form["version"])
+                except versioning.StaleEdit:
+                    flash(stale_message(type(model), model.id), "error")
+                    return False
         blocking = dependents(model)
         if blocking:
             what = "、".join(f"{label}（{count}件）" for label, count in blocking)
@@ -463,6 +545,11 @@ class SecureModelView(PolicyMixin, ModelView):
         return super().delete_model(model)
 
     def handle_view_exception(self, exc):
+        if isinstance(exc, StaleDataError | versioning.StaleEdit) and "saving_record" in g:
+            # Two saves raced past validate_form; the database let only the first one through.
+            db.session.rollback()
+            flash(stale_message(*g.pop("saving_record")), "error")
+            return True
         if isinstance(exc, IntegrityError):
             flash(_("同じ内容の記録が既にあるか、関連する記録と矛盾するため保存できませんでした。"),
                   "error")
@@ -505,20 +592,32 @@ class SecureModelView(PolicyMixin, ModelView):
             value = value.replace(Markup("<br>"), " ").striptags()
         return value
 
+    def get_export_value(self, model, name):
+        """A cell a spreadsheet would run as a formula (=, +, -, @, tab, CR) is neutralised."""
+        return neutralise(super().get_export_value(model, name))
+
+    # Private Flask-Admin hook: the CSV writer itself; wrapped for the BOM and the file name.
     def _export_csv(self, return_url):
-        """CSV that Excel on a Japanese PC opens without mojibake: UTF-8 with a BOM."""
+        """CSV that Excel on a Japanese PC opens without mojibake: UTF-8 with a BOM, and a
+        Japanese file name (Flask-Admin's secure_filename would strip it to nothing)."""
         response = super()._export_csv(return_url)
         response.response = chain(["\ufeff"], response.response)
         response.mimetype = "text/csv"
         response.charset = "utf-8"
+        response.headers["Content-Disposition"] = content_disposition(self.get_export_name("csv"))
         return response
 
     def get_export_name(self, export_type="csv"):
-        return f"{self.endpoint}_{date.today():%Y%m%d}.{export_type}"
+        """The screen's Japanese name and today's date in Japan: ケース進行管理台帳_20261128.csv."""
+        return f"{self.name}_{datetime.now(JST):%Y%m%d}.{export_type}"
 
     def edit_form(self, obj=None):
-        """Masked addresses stay masked in the form; the mask is never saved back."""
+        """Masked addresses stay masked in the form; the mask is never saved back. A freshly
+        drawn form carries the record's version."""
         form = super().edit_form(obj)
+        token = getattr(form, "version_token", None)
+        if token is not None and obj is not None and not is_form_submitted():
+            token.data = str(obj.version)
         for name in RESOURCES[self.resource].free_text:
             field = getattr(form, name, None)
             original = getattr(obj, name, None)

@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 
 from kyogikai.admin_views.access_log import CaseAccessLogView
 from kyogikai.admin_views.accounts import UserView
+from kyogikai.admin_views.approvals import AccountApprovalView
 from kyogikai.admin_views.audit import AuditEventView
 from kyogikai.admin_views.case_page import CasePageView
 from kyogikai.admin_views.cases import (
@@ -16,8 +17,10 @@ from kyogikai.admin_views.cases import (
 from kyogikai.admin_views.consent import ConsentView
 from kyogikai.admin_views.council import AgencyView, ConcernView, CouncilView, MemberView
 from kyogikai.admin_views.meetings import MeetingCaseView, MeetingView
+from kyogikai.admin_views.own_account import OwnAccountView
 from kyogikai.admin_views.reports import AnnualReportView, BusinessPlanView
 from kyogikai.admin_views.secrecy import AddressSecrecyView
+from kyogikai.admin_views.throttles import LoginThrottleView
 from kyogikai.admin_views.women import WomanView
 from kyogikai.models import db
 from kyogikai.policy.resources import RESOURCES
@@ -45,6 +48,7 @@ VIEWS = [
     (MemberView, "member", SETTINGS),
     (ConcernView, "concern", SETTINGS),
     (UserView, "user", SETTINGS),
+    (LoginThrottleView, "login_throttle", SETTINGS),
     (AuditEventView, "audit_event", SETTINGS),
 ]
 
@@ -53,6 +57,8 @@ VIEWS = [
 CUSTOM_VIEWS = [
     (AddressSecrecyView, _l("住所秘匿の確認"), CASES, "address_secrecy"),
     (CasePageView, _l("ケースのページ"), CASES, "case_page"),
+    (AccountApprovalView, _l("アカウントの承認"), SETTINGS, "account_approval"),
+    (OwnAccountView, _l("アカウント設定"), None, "own_account"),
 ]
 
 

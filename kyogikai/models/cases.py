@@ -24,7 +24,7 @@ from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column, relationship
 
 from kyogikai.japanese.fiscal import fiscal_year, fiscal_year_prefix
-from kyogikai.models.base import TimestampMixin, db
+from kyogikai.models.base import VersionedMixin, db
 from kyogikai.models.enums import LabeledEnum, enum_type
 
 
@@ -88,7 +88,7 @@ class CaseSerial(db.Model):
         return f"{self.fiscal_year}年度の最終番号 {self.last_serial}"
 
 
-class Case(TimestampMixin, db.Model):
+class Case(VersionedMixin, db.Model):
     __tablename__ = "cases"
     __label__ = _l("ケース")
     __table_args__ = (
@@ -188,7 +188,7 @@ class RoleHistoryError(PermissionError):
     """A change that would rewrite or delete role history (it may only grow)."""
 
 
-class RoleAssignment(TimestampMixin, db.Model):
+class RoleAssignment(VersionedMixin, db.Model):
     """役割分担 as history that only grows (see models.roles for the rules of change).
 
     A change ends the holder's row (``valid_to``, ``ended_meeting_id``: the only columns that may
@@ -337,7 +337,7 @@ def held_on_clause(day: date, row=RoleAssignment):
             & ~void_clause(row))
 
 
-class CaseReview(TimestampMixin, db.Model):
+class CaseReview(VersionedMixin, db.Model):
     """管理記録 (様式1): the case as a meeting saw it — lead agency then, situation, judgment, policy."""
 
     __tablename__ = "case_reviews"
@@ -363,7 +363,7 @@ class CaseReview(TimestampMixin, db.Model):
         return f"{self.case} の管理記録（{self.reviewed_on:%Y-%m-%d}）"
 
 
-class SupportRecord(TimestampMixin, db.Model):
+class SupportRecord(VersionedMixin, db.Model):
     """支援経過: what an agency did for the woman, day by day."""
 
     __tablename__ = "support_records"

@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, ForeignKey, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kyogikai.models.base import TimestampMixin, db
+from kyogikai.models.base import VersionedMixin, db
 from kyogikai.models.enums import LabeledEnum, enum_type
 
 
@@ -47,7 +47,7 @@ class ConsentAgency(db.Model):
 consent_agencies = ConsentAgency.__table__
 
 
-class Consent(TimestampMixin, db.Model):
+class Consent(VersionedMixin, db.Model):
     __tablename__ = "consents"
     __label__ = _l("本人同意")
 

@@ -19,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from kyogikai.japanese.kana import bigrams, fold
-from kyogikai.models.base import TimestampMixin, db
+from kyogikai.models.base import VersionedMixin, db
 from kyogikai.models.enums import LabeledEnum, enum_type
 
 
@@ -58,7 +58,7 @@ woman_concerns = Table(
 )
 
 
-class Concern(db.Model):
+class Concern(VersionedMixin, db.Model):
     """主訴 category; a lookup table so a council can add its own without a migration."""
 
     __tablename__ = "concerns"
@@ -114,7 +114,7 @@ class AddressMixin:
         return body
 
 
-class Woman(AddressMixin, TimestampMixin, db.Model):
+class Woman(AddressMixin, VersionedMixin, db.Model):
     __tablename__ = "women"
     __label__ = _l("支援対象女性")
     __table_args__ = (Index("ix_women_furigana", "furigana"),
@@ -141,7 +141,7 @@ class Woman(AddressMixin, TimestampMixin, db.Model):
         return f"{self.name}（{self.furigana}）" if self.furigana else self.name
 
 
-class Companion(AddressMixin, TimestampMixin, db.Model):
+class Companion(AddressMixin, VersionedMixin, db.Model):
     __tablename__ = "companions"
     __label__ = _l("同伴家族")
 

@@ -34,11 +34,13 @@ from kyogikai.models import (
     Consent,
     ConsentAgency,
     Council,
+    LoginThrottle,
     Meeting,
     MeetingCase,
     Member,
     NameSearchGram,
     PlanCostLine,
+    RecoveryCode,
     ReportCostLine,
     Role,
     RoleAssignment,
@@ -51,6 +53,7 @@ from kyogikai.models.women import ADDRESS_FIELDS
 from kyogikai.policy.actions import (
     ACTIONS,
     CREATE,
+    DELETE,
     DETAILS,
     EDIT,
     FULL,
@@ -164,6 +167,15 @@ _DECLARED = [
     Resource("dashboard", _l("ホーム"), {A: READ, CO: READ, CL: READ, AS: READ, SU: READ}),
     # Accounts and settings: システム管理者 only (separation of duties).
     Resource("user", _l("利用者アカウント"), {A: FULL - {"export"}}, model=User),
+    # Sign-in throttles: seen and cleared by システム管理者 (policy.throttling).
+    Resource("login_throttle", _l("ログイン試行の制限"), {A: READ | {DELETE}},
+             model=LoginThrottle),
+    # An account that can read case content waits until a 調整担当者 other than the account and
+    # the person who asked approves it (policy.accounts).
+    Resource("account_approval", _l("アカウントの承認（調整担当者）"), {CO: READ | {EDIT}}),
+    # Everyone's own password and second factor.
+    Resource("own_account", _l("自分のアカウント（パスワード・二要素認証）"),
+             {role: READ | {EDIT} for role in (A, CO, CL, AS, SU)}),
     Resource("council", _l("地域協議会"), {A: READ | {EDIT}, CO: READ, CL: READ, SU: READ},
              model=Council),
     Resource("agency", _l("関係機関"),
@@ -235,6 +247,7 @@ _DECLARED = [
              scope=ViaWoman("woman_id"),
              text={"gram": Exempt("two characters of a folded name, for the index; never shown")}),
     Resource("case_serial", _l("ケース番号の採番"), model=CaseSerial),
+    Resource("recovery_code", _l("回復コード"), model=RecoveryCode),
     Resource("plan_cost_line", _l("事業所要額の内訳"), model=PlanCostLine,
              text=every_text_column(PlanCostLine)),
     Resource("report_cost_line", _l("事業実績額の内訳"), model=ReportCostLine,
