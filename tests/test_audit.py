@@ -28,7 +28,6 @@ def _one(app, since, action):
 
 
 @pytest.mark.parametrize("url,object_type", [
-    ("/admin/case/details/?id={case}", "case"),
     ("/admin/case/edit/?id={case}", "case"),
     ("/admin/woman/details/?id={woman}", "woman"),
     ("/admin/consent/details/?id={consent}", "consent"),
@@ -129,8 +128,31 @@ def test_events_cannot_be_changed_through_the_orm(app):
             db.session.commit()
 
 
+def test_the_case_page_records_each_part_it_shows(app, login_as, sample):
+    """One read of the case and of the woman, one list event per part, no personal values."""
+    client = login_as("coordinator")
+    since = _last_id(app)
+    assert client.get(f"/admin/case_page/?id={sample['case']}").status_code == 200
+    events = _events(app, since)
+    reads = sorted((e.object_type, e.object_id) for e in events
+                   if e.action is AuditAction.view_record)
+    assert reads == [("case", sample["case"]), ("woman", sample["woman"])]
+    lists = sorted(e.object_type for e in events if e.action is AuditAction.view_list)
+    assert lists == ["case_review", "consent", "meeting", "role_assignment", "support_record"]
+    assert all(f"case_id={sample['case']}" in e.detail for e in events
+               if e.action is AuditAction.view_list)
+    for event in events:
+        assert not any(text in event.detail for text in PERSONAL)
+
+
+def test_the_bare_case_record_leads_to_the_case_page(app, login_as, sample):
+    response = login_as("coordinator").get(f"/admin/case/details/?id={sample['case']}")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/admin/case_page/?id={sample['case']}")
+
+
 def test_case_access_log_shows_who_read_the_case(app, login_as, sample):
-    login_as("clerk").get(f"/admin/case/details/?id={sample['case']}")
+    login_as("clerk").get(f"/admin/case_page/?id={sample['case']}")
     body = login_as("coordinator").get(
         f"/admin/case_access_log/?case_id={sample['case']}").get_data(as_text=True)
     assert "事務担当テスト" in body and "記録閲覧" in body

@@ -35,7 +35,7 @@ def conference(app, sample):
 def _link(client, meeting_id, case_id, reason=""):
     return post_form(client, "/admin/meeting_case/new/", {
         "meeting": str(meeting_id), "case": str(case_id), "note": "",
-        "consent_override_reason": reason})
+        "override_reason": reason})
 
 
 def _links(app, meeting_id):

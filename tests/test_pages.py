@@ -21,7 +21,9 @@ def _pages(role: Role, ids: dict):
         if EDIT in granted:
             yield f"/admin/{resource}/edit/?id={ids[resource]}"
         if DETAILS in granted:
-            yield f"/admin/{resource}/details/?id={ids[resource]}"
+            # A case's whole page is the case page (the bare record redirects there).
+            yield (f"/admin/case_page/?id={ids[resource]}" if resource == "case"
+                   else f"/admin/{resource}/details/?id={ids[resource]}")
 
 
 def test_coordinator_reaches_every_entity_screen(sample):

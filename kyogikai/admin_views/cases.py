@@ -7,8 +7,10 @@ from flask_admin import expose
 from flask_admin.contrib.sqla.filters import DateGreaterFilter, DateSmallerFilter
 from flask_admin.model.template import EndpointLinkRowAction, ViewRowAction
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import and_
+from wtforms.validators import ValidationError
 
 from kyogikai.admin_views.ajax import (
     CaseLoader,
@@ -25,6 +27,8 @@ from kyogikai.models.council import review_interval_months
 from kyogikai.models.women import name_matches
 from kyogikai.policy import audit, scoping
 from kyogikai.policy.matrix import LIST, allowed
+from kyogikai.workflows import WorkflowError
+from kyogikai.workflows import roles as role_steps
 
 CASE_LABELS = {
     "number": _l("番号"),
@@ -79,6 +83,15 @@ def _lead(view, context, model, name):
 def _number(view, context, model, name):
     url = url_for("case_page.index", id=model.id)
     return Markup(f'<a href="{escape(url)}">{escape(model.number)}</a>')
+
+
+def case_link(view, context, model, name):
+    """A record's case, as a link to the case page (lists of 管理記録, 役割分担, 支援経過 …)."""
+    case = model.case
+    if case is None:
+        return ""
+    url = url_for("case_page.index", id=case.id)
+    return Markup(f'<a href="{escape(url)}">{escape(case.number)}</a>')
 
 
 def _plain_levels(view, context, model, name):
@@ -198,6 +211,7 @@ class RoleAssignmentView(SecureModelView):
     """役割分担 history: rows are ended (終了日), not rewritten; agency and function are fixed."""
 
 
+    column_formatters = {"case": case_link}
     column_list = ("case", "agency", "function", "valid_from", "valid_to", "meeting")
     column_sortable_list = (("case", "case.number"), "valid_from", "valid_to")
     column_default_sort = ("valid_from", True)
@@ -205,16 +219,32 @@ class RoleAssignmentView(SecureModelView):
                       DateGreaterFilter(RoleAssignment.valid_from, _l("開始日（この日より後）")))
     column_labels = {"function": _l("役割"), "valid_from": _l("開始日"),
                      "valid_to": _l("終了日（現在も担う場合は空欄）"),
-                     "meeting": _l("決定した会議")}
-    form_edit_columns = ("valid_to", "note")
-    form_columns = ("case", "agency", "function", "meeting", "valid_from", "valid_to", "note")
+                     "meeting": _l("決定した会議"), "ended_meeting": _l("終了を決定した会議"),
+                     "designated": _l("要綱4(3)③による指定"),
+                     "designation_reason": _l("指定の理由"), "corrects": _l("訂正した行"),
+                     "cancels": _l("取消"), "correction_reason": _l("訂正の理由"),
+                     "recorded_by": _l("記録した人")}
+    column_details_list = ("case", "agency", "function", "valid_from", "valid_to", "meeting",
+                           "ended_meeting", "designated", "designation_reason", "corrects",
+                           "cancels", "correction_reason", "note", "recorded_by", "created_at")
+    form_columns = ("case", "agency", "function", "meeting", "valid_from", "note")
     form_ajax_refs = {"case": CaseLoader()}
+    form_prefill = {"case": "case"}
+
+    def check_change(self, model, is_created):
+        """A row entered here ends the previous holder of a single-holder function, like a change
+        in the role editor (history rows are never edited: the matrix grants no edit)."""
+        try:
+            role_steps.end_previous(model, current_user)
+        except WorkflowError as error:
+            raise ValidationError("".join(error.messages)) from error
 
 
 class CaseReviewView(SecureModelView):
     """管理記録 (様式1): at each meeting, the lead agency then, the situation and the policy."""
 
 
+    column_formatters = {"case": case_link}
     column_list = ("case", "reviewed_on", "meeting", "lead_agency", "risk_level", "urgency")
     column_sortable_list = (("case", "case.number"), "reviewed_on")
     column_default_sort = ("reviewed_on", True)
@@ -223,16 +253,29 @@ class CaseReviewView(SecureModelView):
                       DateGreaterFilter(CaseReview.reviewed_on, _l("記録日（この日より後）")),
                       DateSmallerFilter(CaseReview.reviewed_on, _l("記録日（この日より前）")))
     column_labels = {"reviewed_on": _l("会議日・記録日"), "situation": _l("状況等"),
-                     "support_policy": _l("支援方針"), "lead_agency": _l("主担当機関（当時）")}
+                     "support_policy": _l("支援方針"), "lead_agency": _l("主担当機関（当時）"),
+                     "needs_conference": _l("個別ケース検討会議が必要")}
+    column_details_list = ("case", "meeting", "reviewed_on", "lead_agency", "risk_level",
+                           "urgency", "situation", "support_policy", "needs_conference",
+                           "created_at", "updated_at")
     form_columns = ("case", "meeting", "reviewed_on", "lead_agency", "situation", "risk_level",
-                    "urgency", "support_policy")
+                    "urgency", "support_policy", "needs_conference")
     form_ajax_refs = {"case": CaseLoader()}
+    form_prefill = {"case": "case"}
+
+    def prefilled(self, form, name, record):
+        """A new 管理記録 starts from the case's current 主担当機関 and judgment, and today."""
+        form.lead_agency.data = record.current_lead_agency
+        form.risk_level.data = record.current_risk_level
+        form.urgency.data = record.current_urgency
+        form.reviewed_on.data = date.today()
 
 
 class SupportRecordView(SecureModelView):
     """支援経過: what each agency did, day by day."""
 
 
+    column_formatters = {"case": case_link}
     column_list = ("case", "recorded_on", "agency", "kind")
     column_sortable_list = (("case", "case.number"), "recorded_on")
     column_default_sort = ("recorded_on", True)
@@ -241,3 +284,7 @@ class SupportRecordView(SecureModelView):
     column_labels = {"recorded_on": _l("実施日"), "kind": _l("種別"), "content": _l("内容")}
     form_columns = ("case", "recorded_on", "agency", "kind", "content")
     form_ajax_refs = {"case": CaseLoader()}
+    form_prefill = {"case": "case"}
+
+    def prefilled(self, form, name, record):
+        form.recorded_on.data = date.today()

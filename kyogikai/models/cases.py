@@ -388,13 +388,13 @@ def refresh_ledger_values(connection, case_id: int) -> None:
     記録日, then by id) or, while it has none, from the case's own values."""
     reviews = CaseReview.__table__
     cases = Case.__table__
-    latest = (select(reviews).where(reviews.c.case_id == cases.c.id)
-              .order_by(reviews.c.reviewed_on.desc(), reviews.c.id.desc()).limit(1).subquery())
     has_review = exists().where(reviews.c.case_id == cases.c.id)
 
     def latest_or_own(column: str):
-        return sql_case((has_review, select(latest.c[column]).scalar_subquery()),
-                    else_=cases.c[column])
+        latest = (select(reviews.c[column]).where(reviews.c.case_id == cases.c.id)
+                  .order_by(reviews.c.reviewed_on.desc(), reviews.c.id.desc()).limit(1)
+                  .scalar_subquery())
+        return sql_case((has_review, latest), else_=cases.c[column])
 
     connection.execute(
         update(cases).where(cases.c.id == case_id).values(

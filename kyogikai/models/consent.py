@@ -34,8 +34,8 @@ class ConsentAgency(db.Model):
                                            index=True)
     withdrawn_on: Mapped[date | None] = mapped_column(Date)
 
-    consent = relationship("Consent", back_populates="agency_links", overlaps="agencies")
-    agency = relationship("Agency", overlaps="agencies")
+    consent = relationship("Consent", back_populates="agency_links", viewonly=True)
+    agency = relationship("Agency", viewonly=True)
 
     def is_withdrawn_on(self, day: date) -> bool:
         return self.withdrawn_on is not None and self.withdrawn_on <= day
@@ -62,10 +62,11 @@ class Consent(VersionedMixin, db.Model):
     note: Mapped[str] = mapped_column(Text, default="")
 
     woman = relationship("Woman", back_populates="consents")
-    # The agencies named (the form edits this list); withdrawal per agency is on agency_links.
-    agencies = relationship("Agency", secondary=consent_agencies, order_by="Agency.name",
-                            overlaps="agency_links,consent,agency")
-    agency_links = relationship("ConsentAgency", back_populates="consent", overlaps="agencies",
+    # The agencies named: the form edits this list, which writes the rows of consent_agencies.
+    # agency_links reads the same rows as objects, to withdraw the consent for one agency (the
+    # row's withdrawn_on is saved as any change of a loaded object is).
+    agencies = relationship("Agency", secondary=consent_agencies, order_by="Agency.name")
+    agency_links = relationship("ConsentAgency", back_populates="consent", viewonly=True,
                                 order_by="ConsentAgency.agency_id")
     obtained_by = relationship("Member")
 

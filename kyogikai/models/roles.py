@@ -97,7 +97,7 @@ def timeline(rows, day: date | None = None) -> Timeline:
     return result
 
 
-def _end(row: RoleAssignment, day: date, meeting_id: int | None) -> None:
+def end_row(row: RoleAssignment, day: date, meeting_id: int | None) -> None:
     """Close a held row: it was held until the day before the change (or that day, when it
     began the same day: both are then listed on it)."""
     if row.valid_from > day:
@@ -139,7 +139,7 @@ def set_holders(case: Case, function: RoleFunction, agency_ids, *, day: date,
     change = Change()
     for row in held:
         if row.agency_id not in wanted:
-            _end(row, day, meeting_id)
+            end_row(row, day, meeting_id)
             change.ended.append(row)
     held_ids = {row.agency_id for row in held}
     for agency_id in wanted:
@@ -167,7 +167,7 @@ def designate_main_support(case: Case, agency_id: int, *, day: date, meeting, re
     rows = rows_of(case.id)
     change = Change()
     for row in holders_on(rows, day).get(RoleFunction.main_support, []):
-        _end(row, day, meeting.id)
+        end_row(row, day, meeting.id)
         change.ended.append(row)
     row = RoleAssignment(case=case, agency_id=int(agency_id), function=RoleFunction.main_support,
                          meeting=meeting, valid_from=day, designated=True,

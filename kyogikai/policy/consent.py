@@ -126,6 +126,16 @@ def check_link(link, user=None, reason: str = "") -> None:
         override(link, absent, reason, user)
 
 
+def link_needs_check(link) -> bool:
+    """A case newly put on a meeting, or moved to another case or meeting; a note edited on an
+    existing link changes nothing the gate depends on."""
+    state = inspect(link)
+    if state.transient or state.pending:
+        return True
+    return any(state.attrs[name].history.has_changes()
+               for name in ("case_id", "meeting_id", "case", "meeting"))
+
+
 def needs_check(meeting) -> bool:
     """Whether this save changes what the gate depends on: a new meeting, its date or kind, or
     an agency added to those attending (a removal only narrows who hears about the cases)."""

@@ -288,7 +288,7 @@ _DECLARED += [
     _workflow("case_conference", _l("個別ケース検討会議の記録"),
               writes=("meeting", "meeting_case", "case_review", "role_assignment")),
     # 実務者会議 (4(2)イ i): every open case reviewed on one screen.
-    _workflow("practitioner_review", _l("実務者会議の進行管理"), writes=("case_review",)),
+    _workflow("practitioner_review", _l("実務者会議の進行管理"), writes=("case_review", "meeting")),
     # The role editor of one case: read by whoever reads 役割分担, changed by whoever records it.
     _workflow("role_editor", _l("役割分担の変更"), reads=("role_assignment",),
               writes=("role_assignment",)),
