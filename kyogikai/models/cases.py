@@ -208,8 +208,10 @@ class RoleAssignment(VersionedMixin, db.Model):
     function: Mapped[RoleFunction] = mapped_column(enum_type(RoleFunction))
     meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id"), index=True)
     valid_from: Mapped[date] = mapped_column(Date)
-    valid_to: Mapped[date | None] = mapped_column(Date)
-    ended_meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id"))
+    # active_history: the value before a change is loaded, so "closed once" can be checked.
+    valid_to: Mapped[date | None] = mapped_column(Date, active_history=True)
+    ended_meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id"),
+                                                         active_history=True)
     note: Mapped[str] = mapped_column(Text, default="")
     # 要綱 4(3)③: the 調整機関 designated this 主たる支援機関 because the agencies could not agree.
     designated: Mapped[bool] = mapped_column(Boolean, default=False)
