@@ -165,3 +165,28 @@ def test_admin_reads_the_log_but_cannot_change_it(login_as, sample):
     assert client.get("/admin/audit_event/export/csv/").status_code == 403
     assert client.post("/admin/audit_event/delete/", data={
         "id": "1", "csrf_token": csrf_token(client, "/admin/")}).status_code == 403
+
+
+def test_the_workflow_events_read_in_japanese(app, login_as, sample):
+    """The events the workflow screens write (case page, intake look-up, gate, role change,
+    withdrawal for one agency) are shown in the log without English."""
+    from kyogikai.workflows.freshness import case_token
+    from tests.english import english_words
+
+    coordinator = login_as("coordinator")
+    coordinator.get(f"/admin/case_page/?id={sample['case']}")
+    coordinator.get("/admin/intake/candidates?name=青木&furigana=")
+    coordinator.get(f"/admin/case_conference/gate?held_on=R7.9.1&agencies=1&cases={sample['case']}")
+    coordinator.get("/admin/case_conference/cases?q=あおき")
+    with app.app_context():
+        seen = case_token(sample["case"])
+    token = csrf_token(coordinator, "/admin/")
+    coordinator.post(f"/admin/role_editor/change?case={sample['case']}", data={
+        "function": "coordination", "agency": "1", "meeting": str(sample["meeting"]),
+        "valid_from": "", "note": "", "seen": seen, "csrf_token": token})
+    coordinator.post(f"/admin/case_page/withdraw?id={sample['case']}", data={
+        "consent": str(sample["consent"]), "agency": "2", "withdrawn_on": "R7.9.1",
+        "csrf_token": token})
+    body = login_as("admin").get("/admin/audit_event/?page_size=100").get_data(as_text=True)
+    assert "ケースのページ" in body and "本人同意の確認" in body and "取りまとめ機能" in body
+    assert english_words(body) == set(), sorted(english_words(body))

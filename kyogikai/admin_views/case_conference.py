@@ -30,7 +30,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from kyogikai.admin_views.ajax import case_number_prefix, looks_like_case_number
 from kyogikai.admin_views.base import SecureView, deny
 from kyogikai.admin_views.forms import BaseForm, WarekiDateField
-from kyogikai.japanese.wareki import WarekiError, parse_date
+from kyogikai.japanese.wareki import WarekiError, format_wareki, parse_date
 from kyogikai.models import Agency, Case, CaseStatus, Level, Member, RoleFunction, db
 from kyogikai.models import roles as history
 from kyogikai.models.cases import ENDED_STATUSES
@@ -41,6 +41,7 @@ from kyogikai.workflows import case_conference as steps
 from kyogikai.workflows.freshness import case_tokens
 
 BLANK = ""
+NOTHING_SAVED = _l("保存できませんでした（何も保存していません）。赤字の箇所を直してから、もう一度保存してください。")
 SINGLE = [f for f in RoleFunction if f.single_holder]
 
 
@@ -167,15 +168,16 @@ class CaseConferenceView(SecureView):
             return deny("save", self.resource)
         form = self._with_choices(ConferenceForm(request.form))
         if not form.validate():
-            return self._render(form, errors=_flatten(form.errors)), 200
+            return self._render(form, errors=_flatten(form.errors), messages=[NOTHING_SAVED]), 200
         try:
             meeting = steps.record(self._input(form), current_user)
             db.session.commit()
         except WorkflowError as error:
             db.session.rollback()
             form = self._with_choices(ConferenceForm(request.form))
-            return self._render(form, errors=error.fields, messages=error.messages), 200
-        flash(_("個別ケース検討会議（%(day)s）を記録しました。", day=meeting.held_on.isoformat()),
+            return self._render(form, errors=error.fields,
+                                messages=error.messages or [NOTHING_SAVED]), 200
+        flash(_("個別ケース検討会議（%(day)s）を記録しました。", day=format_wareki(meeting.held_on)),
               "success")
         if len(form.cases.entries) == 1:
             return redirect(url_for("case_page.index", id=_int(form.cases[0].case_id.data)))

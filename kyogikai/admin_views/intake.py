@@ -48,6 +48,7 @@ from kyogikai.workflows import WorkflowError
 from kyogikai.workflows import intake as steps
 
 BLANK = ""
+NOTHING_SAVED = _l("保存できませんでした（何も保存していません）。赤字の箇所を直してから、もう一度保存してください。")
 
 
 def _enum(enum_cls, value):
@@ -157,7 +158,7 @@ class IntakeView(SecureView):
             return deny("save", self.resource)
         form = self._form(request.form)
         if not form.validate():
-            return self._render(form, errors={}), 200
+            return self._render(form, errors={}, messages=[NOTHING_SAVED]), 200
         try:
             case = steps.record(self._input(form), current_user)
             db.session.commit()
@@ -170,7 +171,7 @@ class IntakeView(SecureView):
         except WorkflowError as error:
             db.session.rollback()
             return self._render(self._form(request.form), errors=error.fields,
-                                messages=error.messages), 200
+                                messages=error.messages or [NOTHING_SAVED]), 200
         flash(_("受理しました。ケース番号は %(number)s です。", number=case.number), "success")
         return redirect(url_for("case_page.index", id=case.id))
 

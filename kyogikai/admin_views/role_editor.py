@@ -11,6 +11,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from kyogikai.admin_views.base import SecureView, deny
 from kyogikai.admin_views.forms import BaseForm, WarekiDateField
+from kyogikai.japanese.wareki import format_wareki
 from kyogikai.models import Agency, RoleFunction, db
 from kyogikai.policy import scoping
 from kyogikai.workflows import WorkflowError, case_story
@@ -75,7 +76,7 @@ class RoleEditorView(SecureView):
         agencies = db.session.scalars(scoping.scoped_select("agency")
                                       .order_by(Agency.name)).all()
         agency_choices = [(str(a.id), a.name) for a in agencies]
-        meeting_choices = [(str(m.id), f"{m.kind.label}（{m.held_on:%Y-%m-%d}）")
+        meeting_choices = [(str(m.id), f"{m.kind.label}（{format_wareki(m.held_on)}）")
                            for m in meetings]
         token = case_token(case.id)
         forms = forms or {}
@@ -96,9 +97,8 @@ class RoleEditorView(SecureView):
         live = [e.row for entries in (story.roles.by_function.values() if story.roles else ())
                 for e in entries if e.state in ("current", "ended", "future")]
         correct_form.row.choices = [(NONE, "―")] + [
-            (str(r.id), f"#{r.id} {r.function.label}：{r.agency.name}（{r.valid_from:%Y-%m-%d}〜"
-             f"{r.valid_to:%Y-%m-%d}）" if r.valid_to else
-             f"#{r.id} {r.function.label}：{r.agency.name}（{r.valid_from:%Y-%m-%d}〜）")
+            (str(r.id), f"#{r.id} {r.function.label}：{r.agency.name}（{format_wareki(r.valid_from)}"
+             f"〜{format_wareki(r.valid_to) if r.valid_to else ''}）")
             for r in sorted(live, key=lambda r: r.id, reverse=True)]
         correct_form.agency.choices = [(NONE, _("（元のまま）"))] + agency_choices
         designate_form = forms.get("designate") or DesignateForm(

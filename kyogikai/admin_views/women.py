@@ -90,8 +90,8 @@ class WomanView(SecureModelView):
 
     def get_save_return_url(self, model, is_created=False):
         target = get_redirect_target()
-        if target:
-            return target
+        if target and not target.startswith(self.get_url(".index_view")):
+            return target  # opened from a case page: back there
         cases = scoping.visible(model.cases, "case")
         if len(cases) == 1:
             return url_for("case_page.index", id=cases[0].id)

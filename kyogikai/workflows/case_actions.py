@@ -49,5 +49,5 @@ def withdraw_consent(consent, agency_id: int, day: date | None, user) -> None:
         raise WorkflowError([str(error)]) from error
     db.session.flush()
     audit.record(AuditAction.update, object_type="consent", object_id=consent.id,
-                 detail=f"fields=agency_links.withdrawn_on;agency_id={agency_id}",
+                 detail=f"withdrawn_for_agency={agency_id}",
                  with_change=True)

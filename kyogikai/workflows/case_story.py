@@ -103,7 +103,7 @@ def load(case, user, today: date | None = None) -> CaseStory:
     """The case page of ``case`` (already fetched within ``user``'s scope) for ``user``."""
     today = today or date.today()
     role = user.role
-    detail = f"endpoint=case_page;case_id={case.id}"
+    detail = f"endpoint=case_page.index;case_id={case.id}"
     story = CaseStory(case=case, woman=None)
 
     story.woman = scoping.get_visible("woman", case.woman_id, user)

@@ -35,7 +35,7 @@ def audit_change(change: history.Change) -> None:
                      with_change=True)
     for row in change.ended:
         audit.record(AuditAction.update, object_type="role_assignment", object_id=row.id,
-                     detail="fields=valid_to,ended_meeting_id", with_change=True)
+                     detail="fields=valid_to,ended_meeting", with_change=True)
 
 
 def _check_text(problems: Problems, text: str, field: str, label: str, user) -> None:
