@@ -90,3 +90,8 @@ def with_changes(fields: list[tuple[str, str]], **changes) -> dict:
         assert name in data, f"the form has no field {name!r}: {sorted(data)}"
         data[name] = [value]
     return data
+
+
+def submitted(html: str, form_class: str = "admin-form") -> dict[str, list[str]]:
+    """name → values of every form whose class includes ``form_class``, as a browser sends them."""
+    return with_changes(form_fields(html, form_class))

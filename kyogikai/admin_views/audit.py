@@ -12,6 +12,7 @@ DETAIL_KEYS = {
     "endpoint": _l("画面"), "rows": _l("表示件数"), "total": _l("該当件数"), "format": _l("形式"),
     "fields": _l("変更した項目"), "requested": _l("申請"), "confirmed": _l("確認・反映"),
     "rejected": _l("却下"), "case_id": _l("ケースID"), "agencies": _l("同意のない機関ID"),
+    "ids": _l("表示したID"),
     "approved": _l("承認"), "changed": _l("変更"), "reason": _l("理由"),
     "scope": _l("対象"), "failures": _l("失敗回数"), "cleared": _l("解除した件数"),
     "meeting_id": _l("会議ID"), "function": _l("役割"), "corrects": _l("訂正した行"),

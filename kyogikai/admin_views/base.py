@@ -22,23 +22,24 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import and_, func, inspect
+from sqlalchemy import and_, false, func, inspect, or_
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import MANYTOONE
+from sqlalchemy.orm import MANYTOONE, ONETOMANY
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField, validators
 from wtforms.validators import ValidationError
 
+from kyogikai.admin_views import hidden_fields, query_args
 from kyogikai.admin_views.formatting import JST, format_local_datetime
 from kyogikai.admin_views.forms import BaseForm, WarekiDateField
 from kyogikai.exports.cells import content_disposition, neutralise
 from kyogikai.japanese.wareki import format_wareki_with_western
 from kyogikai.models import AuditAction, AuditOutcome, LabeledEnum, db
 from kyogikai.models.integrity import dependents
-from kyogikai.models.women import ADDRESS_FIELDS, AddressMixin, name_matches
+from kyogikai.models.women import AddressMixin, name_matches
 from kyogikai.policy import audit, masking, scoping, versioning
 from kyogikai.policy.matrix import CREATE, DELETE, DETAILS, EDIT, EXPORT, LIST, allowed
-from kyogikai.policy.resources import RESOURCES, resource_of
+from kyogikai.policy.resources import ADDRESS, FREE_TEXT, RESOURCES, resource_of, text_columns
 
 # Flask-Admin endpoint → the matrix action it needs. An endpoint not here is refused.
 ENDPOINT_ACTIONS = {
@@ -111,9 +112,8 @@ def type_formatters() -> dict:
     return formatters
 
 
-def changed_field_names(model, is_created: bool) -> list[str]:
-    """Names of the attributes a save changes (never their values), for the audit trail."""
-    state = inspect(model)
+def _changed_columns(record, is_created: bool) -> list[str]:
+    state = inspect(record)
     names = []
     for attr in state.mapper.column_attrs:
         if attr.key in ("created_at", "updated_at", "search_text", "version", "updated_by_id"):
@@ -121,10 +121,43 @@ def changed_field_names(model, is_created: bool) -> list[str]:
         history = state.attrs[attr.key].history
         if history.has_changes() and (not is_created or history.added[0] not in (None, "")):
             names.append(attr.key)
+    return names
+
+
+def changed_field_names(model, is_created: bool) -> list[str]:
+    """Names of the attributes a save changes (never their values), for the audit trail.
+
+    Records edited inline with this one (a woman's companions) are named through it:
+    ``companions.phone``, ``companions.deleted``.
+    """
+    state = inspect(model)
+    names = _changed_columns(model, is_created)
     for rel in state.mapper.relationships:
         if state.attrs[rel.key].history.has_changes():
             names.append(rel.key)
-    return names
+        if rel.direction is ONETOMANY and rel.cascade.delete_orphan:
+            for child in getattr(model, rel.key):
+                child_state = inspect(child)
+                if child in db.session.deleted:
+                    names.append(f"{rel.key}.deleted")
+                else:
+                    names += [f"{rel.key}.{name}" for name in _changed_columns(
+                        child, child_state.pending or child_state.transient)]
+    return list(dict.fromkeys(names))
+
+
+def unify_line_breaks(record) -> None:
+    """A browser sends CRLF; text is kept with LF, so re-sending it unchanged changes nothing."""
+    if resource_of(record) is None:
+        return
+    state = inspect(record)
+    for column in text_columns(type(record)):
+        history = state.attrs[column.key].history
+        value = history.added[0] if history.added else None
+        if isinstance(value, str) and "\r" in value:
+            unified = value.replace("\r\n", "\n").replace("\r", "\n")
+            stored = history.deleted[0] if history.deleted else None
+            setattr(record, column.key, stored if unified == stored else unified)
 
 
 def _required(relationship_attribute) -> bool:
@@ -311,6 +344,35 @@ class SecureModelView(PolicyMixin, ModelView):
                        "column_export_exclude_list", "form_excluded_columns"):
             setattr(self, option, [*(getattr(self, option, None) or ()), *BOOKKEEPING])
         super().__init__(model, session, **kwargs)
+        self._refuse_oracles()
+
+    def _refuse_oracles(self) -> None:
+        """At start-up: a masked column may not be sorted or filtered on (the order or the count
+        would spell the hidden text), and an address column may not be searched."""
+        problems = []
+        for entry in self.column_sortable_list or ():
+            path = entry if isinstance(entry, str) else entry[1]
+            if isinstance(path, str) and self._rule_of_path(path) in (FREE_TEXT, ADDRESS):
+                problems.append(f"sorts by {path}")
+        for flt in self.column_filters or ():
+            column = flt if isinstance(flt, str) else getattr(flt, "column", None)
+            key = column if isinstance(column, str) else getattr(column, "key", None)
+            owner = getattr(column, "class_", self.model)
+            declared = resource_of(owner) if isinstance(owner, type) else None
+            if key and declared and declared.text_rule(key) in (FREE_TEXT, ADDRESS):
+                problems.append(f"filters on {key}")
+        for entry in self.column_searchable_list or ():
+            if isinstance(entry, str) and self._rule_of_path(entry) == ADDRESS:
+                problems.append(f"searches {entry}")
+        if problems:
+            raise TypeError(f"{type(self).__name__}: a masked column " + ", ".join(problems))
+
+    def _rule_of_path(self, path: str):
+        model, *relations, key = [self.model, *path.split(".")]
+        for name in relations:
+            model = getattr(model, name).property.mapper.class_
+        declared = resource_of(model)
+        return declared.text_rule(key) if declared is not None else None
 
     def _refresh_cache(self):
         super()._refresh_cache()
@@ -354,6 +416,7 @@ class SecureModelView(PolicyMixin, ModelView):
         action = {**ENDPOINT_ACTIONS, **self.endpoint_actions}.get(name)
         if not current_user.is_authenticated or action is None or not self.allows(action):
             return deny(name, self.resource)
+        query_args.refuse_hostile(self, name)
         return super()._handle_view(name, **kwargs)
 
     @action("delete", admin_lazy_gettext("Delete"),
@@ -474,10 +537,43 @@ class SecureModelView(PolicyMixin, ModelView):
         return super().search_placeholder()
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
-        if self.name_search_column is None:
+        """Private Flask-Admin hook, overridden for two reasons: a woman's name goes through the
+        gram index (not LIKE over every row), and for readers who see masks a free-text column
+        is searched in its masked form, so the count never tells whether a hidden address
+        matched (a nonsense string and a hidden fragment find the same)."""
+        terms = query_args.search_terms(search)
+        if not terms:
+            return query, count_query, joins, count_joins
+        if self.name_search_column is not None:
+            clause = self.search_clause(" ".join(terms))
+        elif self._masked_search_columns() and not masking.may_see_hidden():
+            ids = self._ids_matching_masked(terms)
+            clause = self.model.id.in_(ids) if ids else false()
+        else:
             return super()._apply_search(query, count_query, joins, count_joins, search)
-        clause = self.search_clause(search)
         return query.filter(clause), count_query.filter(clause), joins, count_joins
+
+    def _masked_search_columns(self) -> list[str]:
+        free = RESOURCES[self.resource].free_text
+        return [field.key for field, path in (self._search_fields or ()) if field.key in free]
+
+    def _ids_matching_masked(self, terms: list[str]) -> list[int]:
+        """Rows (in scope) whose searchable text, as this reader sees it, holds every term.
+        The database narrows the candidates with LIKE on the stored text; the masked text
+        decides. Meant for the small tables with free-text search (会議), not the ledger."""
+        fields = [field for field, _path in self._search_fields]
+        free = set(self._masked_search_columns())
+        query = self.get_query().with_entities(self.model.id, *fields)
+        for term in terms:
+            query = query.filter(or_(*(field.ilike(f"%{_escape_like(term)}%", escape="\\")
+                                       for field in fields)))
+        found = []
+        for row_id, *values in query:
+            shown = [(masking.mask_free_text(v) if f.key in free else v) or ""
+                     for f, v in zip(fields, values, strict=True)]
+            if all(any(term.casefold() in text.casefold() for text in shown) for term in terms):
+                found.append(row_id)
+        return found
 
     def search_clause(self, search: str):
         """Every space-separated term must match the woman's names (gram index, folded)."""
@@ -507,12 +603,20 @@ class SecureModelView(PolicyMixin, ModelView):
 
     def on_model_change(self, form, model, is_created):
         """Every save: policy first (before anything can autoflush the form's changes away),
-        then the view's own domain checks, then the model's rules."""
+        then the view's own domain checks, then the model's rules.
+
+        For every record the save touches (the record and those edited inline with it): a field
+        the user sees masked keeps its stored value whatever was posted; CRLF is stored as LF;
+        a 住所秘匿 checkbox files a request; free text that spells a hidden address is refused.
+        """
         with db.session.no_autoflush:
-            self._keep_masked_text(model)
-            for obj in list(db.session.new) + list(db.session.dirty):
-                if isinstance(obj, AddressMixin):
-                    masking.route_flag_edit(obj)
+            touched = [*db.session.new, *db.session.dirty]
+            for record in touched:
+                masking.keep_hidden_values(record)
+                unify_line_breaks(record)
+                if isinstance(record, AddressMixin):
+                    masking.route_flag_edit(record)
+            self._refuse_hidden_addresses(form, model, touched)
             g.audit_changed_fields = changed_field_names(model, is_created)
             if not is_created:
                 g.saving_record = (type(model), model.id)
@@ -523,18 +627,29 @@ class SecureModelView(PolicyMixin, ModelView):
             raise ValidationError("".join(str(p) for p in problems))
         super().on_model_change(form, model, is_created)
 
+    def _refuse_hidden_addresses(self, form, model, touched) -> None:
+        """Refuse the save, naming each field that spells a hidden address; the form keeps
+        what was typed so the person can replace the address with 「（秘匿住所）」."""
+        messages = []
+        for record in touched:
+            for name in masking.text_problems(record):
+                field = form._fields.get(name) if record is model else None
+                label = field.label.text if field is not None else self._label(record, name)
+                message = masking.refusal_message(label)
+                if field is not None:
+                    field.errors = [*field.errors, message]
+                messages.append(message)
+        if messages:
+            form._errors = None  # WTForms caches form.errors; the page must show these
+            raise ValidationError("".join(dict.fromkeys(messages)))
+
+    def _label(self, record, name: str) -> str:
+        declared = resource_of(record)
+        prefix = f"{declared.label}の" if declared is not None and record is not None else ""
+        return f"{prefix}{self.column_labels.get(name, name)}"
+
     def check_change(self, model, is_created):
         """Domain rules a view adds (the consent gate …); raise ValidationError to refuse."""
-
-    def _keep_masked_text(self, model):
-        """Free text sent back exactly as it was shown masked keeps its real content."""
-        state = inspect(model)
-        for name in RESOURCES[self.resource].free_text:
-            history = state.attrs[name].history
-            if history.deleted and history.added:
-                old = history.deleted[0]
-                if history.added[0] == masking.mask_free_text(old) != old:
-                    setattr(model, name, old)
 
     def after_model_change(self, form, model, is_created):
         super().after_model_change(form, model, is_created)
@@ -633,39 +748,18 @@ class SecureModelView(PolicyMixin, ModelView):
         return f"{self.name}_{datetime.now(JST):%Y%m%d}.{export_type}"
 
     def edit_form(self, obj=None):
-        """Masked addresses stay masked in the form; the mask is never saved back. A freshly
-        drawn form carries the record's version."""
+        """Fields the user sees masked are shown as text, not inputs (hidden_fields.py). A
+        freshly drawn form carries the record's version."""
         form = super().edit_form(obj)
         token = getattr(form, "version_token", None)
         if token is not None and obj is not None and not is_form_submitted():
             token.data = str(obj.version)
-        for name in RESOURCES[self.resource].free_text:
-            field = getattr(form, name, None)
-            original = getattr(obj, name, None)
-            if field is not None and original and field.data == original:
-                masked = masking.mask_free_text(original)
-                if masked != original:
-                    field.data = masked
-                    field.render_kw = {**(field.render_kw or {}), "readonly": True}
-        for record, fields in self._address_forms(form, obj):
-            if masking.is_masked(record):
-                for name in ADDRESS_FIELDS:
-                    if name in fields and fields[name].data:
-                        fields[name].data = masking.MASK
-                        fields[name].render_kw = {**(fields[name].render_kw or {}),
-                                                  "readonly": True}
+        hidden_fields.show_hidden_as_text(form, obj)
         return form
 
-    @staticmethod
-    def _address_forms(form, obj):
-        """(record, its fields) for the main record and each inline companion."""
-        found = [(obj, form._fields)] if obj is not None else []
-        for field in form:
-            for entry in getattr(field, "entries", ()):
-                record = getattr(entry, "object_data", None)
-                if record is not None and hasattr(entry, "form"):
-                    found.append((record, entry.form._fields))
-        return found
+
+def _escape_like(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 class SecureView(PolicyMixin, BaseView):

@@ -165,7 +165,8 @@ class CaseView(SecureModelView):
         "current_urgency",
         DateGreaterFilter(Case.received_on, _l("相談受理年月日（この日より後）")),
         DateSmallerFilter(Case.received_on, _l("相談受理年月日（この日より前）")),
-        FiscalYearFilter(Case.fiscal_year, _l("年度"), first_year_column=Case.fiscal_year),
+        FiscalYearFilter(Case.fiscal_year, _l("年度"), first_year_column=Case.fiscal_year,
+                         resource="case"),
     )
     name_search_column = "woman_id"
     column_searchable_list = ("number",)

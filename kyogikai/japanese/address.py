@@ -90,22 +90,68 @@ def _substitute(chars: list[Char], pattern: re.Pattern, replace) -> list[Char]:
     return out
 
 
+class _CharMap(dict):
+    """char → what it becomes in the key (NFKC, dashes as ``-``, ASCII lower case, invisible
+    format characters gone); worked out once per character and remembered."""
+
+    def __missing__(self, char):
+        out = []
+        for folded in unicodedata.normalize("NFKC", char):
+            if unicodedata.category(folded) == "Cf":
+                continue  # zero-width spaces and joiners: invisible, so never a separator
+            out.append("-" if folded in DASHES else folded.lower() if "A" <= folded <= "Z"
+                       else folded)
+        self[char] = result = "".join(out)
+        return result
+
+
+class _DropMap(dict):
+    def __missing__(self, char):
+        self[char] = result = _is_dropped(char)
+        return result
+
+
+_CHAR_MAP, _DROP_MAP = _CharMap(), _DropMap()
+_COMBINING = re.compile("[\u0300-\u036f\u3099\u309a\uff9e\uff9f\u20d0-\u20ff\ufe20-\ufe2f]")
+
+
 def normalize_with_spans(text: str) -> list[Char]:
     """The key of ``text`` as (character, start, end) triples; see the module docstring."""
-    chars: list[Char] = []
-    for start, end in _clusters(text):
-        for char in unicodedata.normalize("NFKC", text[start:end]):
-            if unicodedata.category(char) == "Cf":
-                continue  # zero-width spaces and joiners: invisible, so never a separator
-            if char in DASHES:
-                char = "-"
-            elif "A" <= char <= "Z":
-                char = char.lower()
-            chars.append((char, start, end))
+    if _COMBINING.search(text) or any(unicodedata.combining(char) for char in set(text)):
+        chars: list[Char] = []
+        for start, end in _clusters(text):
+            folded = "".join(_CHAR_MAP[c] for c in unicodedata.normalize("NFKC", text[start:end]))
+            chars.extend((char, start, end) for char in folded)
+    else:  # no combining marks (nearly always): one character at a time
+        chars = [(char, index, index + 1) for index, original in enumerate(text)
+                 for char in _CHAR_MAP[original]]
     chars = _substitute(chars, _KANJI_NUMBER, lambda m: _kanji_number(m.group()))
     chars = _substitute(chars, _BETWEEN_NUMBERS, lambda m: "-")
     chars = _substitute(chars, _AFTER_NUMBER, lambda m: "")
-    return [triple for triple in chars if not _is_dropped(triple[0])]
+    return _drop(chars)
+
+
+def _drop(chars: list[Char]) -> list[Char]:
+    """Remove what does not matter; a dropped stretch between two digits becomes ``|``, so
+    「7》9876543」 never reads as the number 79876543 (nor 「1）26」 as 126)."""
+    drop = _DROP_MAP
+    if not any(drop[char] for char, _, _ in chars):
+        return chars
+    kept: list[Char] = []
+    gap_start = gap_end = None
+    for triple in chars:
+        char = triple[0]
+        if drop[char]:
+            if gap_start is None:
+                gap_start = triple[1]
+            gap_end = triple[2]
+            continue
+        if gap_start is not None:
+            if kept and kept[-1][0].isdigit() and char.isdigit():
+                kept.append(("|", gap_start, gap_end))
+            gap_start = None
+        kept.append(triple)
+    return kept
 
 
 def normalize(text: str) -> str:
@@ -114,11 +160,13 @@ def normalize(text: str) -> str:
 
 
 def postal_code_keys(postal_code: str) -> set[str]:
-    """〒000-0000 in any width or form → {"0000000", "000-0000"}; anything else → nothing."""
+    """〒000-0000 in any width or form → the digits with and without the hyphen, with and
+    without 〒 (so the mark goes with the number); anything else → nothing."""
     digits = "".join(char for char in normalize(postal_code) if char.isdigit())
     if len(digits) != 7:
         return set()
-    return {digits, f"{digits[:3]}-{digits[3:]}"}
+    forms = {digits, f"{digits[:3]}-{digits[3:]}"}
+    return forms | {f"〒{form}" for form in forms}
 
 
 MIN_KEY = 3  # shorter keys (a bare 町名 of two characters) would mask half the city
@@ -176,6 +224,7 @@ class KeyMatcher:
 
     def __init__(self, keys):
         self.keys = frozenset(key for key in keys if key)
+        self._ranges: dict[str, tuple] = {}
         self._trie: dict = {}
         for key in self.keys:
             node = self._trie
@@ -216,25 +265,42 @@ class KeyMatcher:
             start += 1
         return spans
 
-    def search(self, text: str) -> bool:
-        """Does ``text`` contain any key, however it is spelled?"""
-        return bool(self.keys) and bool(self.key_spans(normalize(text or "")))
+    def ranges(self, text: str) -> tuple[tuple[int, int], ...]:
+        """[start, end) of each stretch of ``text`` that spells a key, in the original text.
 
-    def replace(self, text: str, mask: str) -> str:
-        """``text`` with every stretch that spells a key replaced by ``mask``."""
+        Remembered per text (a page shows the same minutes again and again); the memory goes
+        with the matcher, which is rebuilt when the hidden addresses change.
+        """
         if not text or not self.keys:
-            return text
+            return ()
+        found = self._ranges.get(text)
+        if found is None:
+            found = self._find_ranges(text)
+            if len(text) <= 20_000:
+                if len(self._ranges) >= 4096:
+                    self._ranges.clear()
+                self._ranges[text] = found
+        return found
+
+    def _find_ranges(self, text: str) -> tuple[tuple[int, int], ...]:
         chars = normalize_with_spans(text)
-        spans = self.key_spans("".join(char for char, _, _ in chars))
-        if not spans:
-            return text
         merged: list[list[int]] = []  # matches touching in the key are one mask
-        for start, end in spans:
+        for start, end in self.key_spans("".join(char for char, _, _ in chars)):
             if merged and start <= merged[-1][1]:
                 merged[-1][1] = max(merged[-1][1], end)
             else:
                 merged.append([start, end])
-        ranges = [(chars[start][1], chars[end - 1][2]) for start, end in merged]
+        return tuple((chars[start][1], chars[end - 1][2]) for start, end in merged)
+
+    def search(self, text: str) -> bool:
+        """Does ``text`` contain any key, however it is spelled?"""
+        return bool(self.ranges(text))
+
+    def replace(self, text: str, mask: str) -> str:
+        """``text`` with every stretch that spells a key replaced by ``mask``."""
+        ranges = self.ranges(text)
+        if not ranges:
+            return text
         pieces, position = [], 0
         for first, last in ranges:
             pieces += [text[position:first], mask]

@@ -159,6 +159,19 @@ class Companion(AddressMixin, VersionedMixin, db.Model):
         return f"{self.name}（{self.relationship_to_woman.label}）"
 
 
+def address_secret_clause(model):
+    """Hidden, or a change of the flag pending: the rows whose addresses are masked."""
+    return sa.or_(model.address_hidden == sa.true(), model.address_hidden_pending.is_not(None))
+
+
+# The few hidden addresses are read on every page someone who sees masks opens: partial
+# indexes keep that a walk of those rows, not a scan of every woman.
+for _model in (Woman, Companion):
+    Index(f"ix_{_model.__tablename__}_address_secret", _model.id,
+          sqlite_where=address_secret_clause(_model),
+          postgresql_where=address_secret_clause(_model))
+
+
 class NameSearchGram(db.Model):
     """Unigrams and bigrams of each woman's folded names: an indexed lookup instead of a scan.
 

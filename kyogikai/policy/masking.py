@@ -22,13 +22,13 @@ from flask import g, has_app_context, has_request_context
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import event, inspect, or_, select, union_all
+from sqlalchemy import event, inspect, select, union_all
 from sqlalchemy.orm import Session
 
 from kyogikai.japanese.address import KeyMatcher, address_keys
 from kyogikai.models import AuditAction, AuditOutcome, Companion, SecrecyChange, Woman, db
 from kyogikai.models.base import utcnow
-from kyogikai.models.women import ADDRESS_FIELDS, AddressMixin
+from kyogikai.models.women import ADDRESS_FIELDS, AddressMixin, address_secret_clause
 from kyogikai.policy import audit
 from kyogikai.policy.matrix import DETAILS, allowed
 from kyogikai.policy.resources import FREE_TEXT, resource_of
@@ -84,14 +84,13 @@ def hides_field(record, name: str, user=None) -> bool:
 def _hidden_addresses() -> list[tuple]:
     """Address parts of every hidden woman and companion (a companion of a hidden woman too)."""
     columns = [Woman.postal_code, Woman.municipality, Woman.street, Woman.katagaki]
-    woman_hidden = or_(Woman.address_hidden.is_(True), Woman.address_hidden_pending.is_not(None))
+    woman_hidden = address_secret_clause(Woman)  # the partial indexes' own clause
     women = select(*columns).where(woman_hidden)
     own = select(Companion.postal_code, Companion.municipality, Companion.street,
-                 Companion.katagaki).where(or_(Companion.address_hidden.is_(True),
-                                               Companion.address_hidden_pending.is_not(None)))
+                 Companion.katagaki).where(address_secret_clause(Companion))
     with_her = (select(Companion.postal_code, Companion.municipality, Companion.street,
-                       Companion.katagaki).join(Woman, Woman.id == Companion.woman_id)
-                .where(woman_hidden))
+                       Companion.katagaki)
+                .where(Companion.woman_id.in_(select(Woman.id).where(woman_hidden))))
     with db.session.no_autoflush:
         return [tuple(row) for row in db.session.execute(union_all(women, own, with_her))]
 
@@ -231,16 +230,50 @@ def text_problems(record, user=None) -> list[str]:
             if masks_text(getattr(record, name), user)]
 
 
+def hidden_fields(record, user=None) -> list[str]:
+    """Fields of a stored record that ``user`` sees masked and so may not change: its own
+    address when it is hidden, and free text that spells a hidden address."""
+    names = list(ADDRESS_FIELDS) if is_masked(record, user) else []
+    resource = resource_of(record)
+    if resource is not None:
+        state = inspect(record)
+        for name in resource.free_text:
+            history = state.attrs[name].history
+            stored = history.deleted[0] if history.deleted else getattr(record, name)
+            if masks_text(stored, user):
+                names.append(name)
+    return names
+
+
+def keep_hidden_values(record, user=None) -> list[str]:
+    """Undo any change to a field ``user`` sees masked (whatever a form posted: the mask, a
+    blank, a stale copy); return the names kept. New records have nothing hidden to keep."""
+    state = inspect(record)
+    if state.transient or state.pending:
+        return []
+    kept = []
+    for name in hidden_fields(record, user):
+        history = state.attrs[name].history
+        if history.has_changes():
+            setattr(record, name, history.deleted[0] if history.deleted else "")
+            kept.append(name)
+    return kept
+
+
 @event.listens_for(Session, "before_flush")
-def _refuse_hidden_addresses_in_text(session, flush_context, instances) -> None:
-    """The last line: no flush in a request writes a hidden address into free text for someone
-    who may not see it, whichever screen or code path set it (views refuse earlier, by field)."""
+def _guard_hidden_values(session, flush_context, instances) -> None:
+    """The last line, for every flush in a request by someone who may not see hidden addresses
+    (an autoflush too, whichever screen or code path set the values): what they see masked
+    keeps its stored value, and no free text they write may spell a hidden address. Views
+    do both earlier, field by field, with messages; this holds when they are bypassed."""
     if not has_request_context() or not getattr(current_user, "is_authenticated", False):
         return
     if may_see_hidden():
         return
-    for obj in (*session.new, *session.dirty):
-        if text_problems(obj):
+    with session.no_autoflush:
+        for obj in session.dirty:
+            keep_hidden_values(obj)
+        if any(text_problems(obj) for obj in (*session.new, *session.dirty)):
             raise HiddenAddressInText(refusal_message())
 
 
@@ -276,6 +309,36 @@ def _file_request(obj, change: SecrecyChange, user) -> None:
         db.session.flush()  # a new record: its id is what the audit event must name
     audit.record(AuditAction.address_secrecy, object_type=_object_type(obj),
                  object_id=obj.id, detail=f"requested={change.value}", with_change=True)
+
+
+SECRECY_STATES = ("open", "hidden", "pending_set", "pending_clear")
+
+
+def secrecy_state(obj) -> str:
+    """The record's own flag, as the explicit control shows it and expects it unchanged."""
+    if obj.address_hidden_pending is not None:
+        return f"pending_{obj.address_hidden_pending.value}"
+    return "hidden" if obj.address_hidden else "open"
+
+
+def request_change(obj, change, expected: str, user=None) -> None:
+    """The explicit control: ask for the flag to be set or cleared, as the person saw it.
+
+    Refused (SecrecyError, Japanese) when the state changed since the page was shown, when a
+    request is already waiting, or when the flag already is what is asked.
+    """
+    user = _user(user)
+    if change not in (SecrecyChange.set, SecrecyChange.clear):
+        raise SecrecyError(_("住所秘匿の申請内容が正しくありません。"))
+    state = secrecy_state(obj)
+    if state != expected:
+        raise SecrecyError(_("この画面を開いた後に住所秘匿の状態が変わりました。"
+                             "画面を開き直して、現在の状態を確認してください。"))
+    if obj.address_hidden_pending is not None:
+        raise SecrecyError(_("確認待ちの申請があります。別の調整担当者の確認を待ってください。"))
+    if (change is SecrecyChange.set) == bool(obj.address_hidden):
+        raise SecrecyError(_("住所秘匿は既にその状態です。"))
+    _file_request(obj, change, user)
 
 
 def confirm(obj, user=None) -> None:
