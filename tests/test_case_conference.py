@@ -122,14 +122,17 @@ def test_a_failure_late_in_the_save_rolls_back_the_meeting_too(app, login_as, sa
     """The second case is refused after the meeting, the first link, its review and its roles
     were already written in the transaction: none of them remains."""
     with app.app_context():
-        woman = db.session.get(Woman, sample["woman"])
-        second = Case(woman=woman, received_on=date(2025, 7, 1))
+        other = Woman(name="別の 女性", furigana="ベツノ ジョセイ")  # no consent at all
+        second = Case(woman=other, received_on=date(2025, 7, 1))
         db.session.add(second)
         db.session.commit()
         second_id, seen = second.id, case_token(second.id)
     data = _form(app, sample, hospital, **{
         "cases-1-case_id": str(second_id), "cases-1-seen": seen, "cases-1-status": "received",
-        "cases-1-situation": "2件目", "cases-1-override_reason": ""})
+        "cases-1-risk_level": "", "cases-1-urgency": "", "cases-1-situation": "2件目",
+        "cases-1-support_policy": "", "cases-1-end_reason": "", "cases-1-lead_agency": "",
+        "cases-1-coordination": "", "cases-1-case_management": "", "cases-1-main_support": "",
+        "cases-1-next_meeting_on": "", "cases-1-override_reason": ""})
     data["cases-0-override_reason"] = "生命・身体の保護のため緊急に必要"
     with app.app_context():
         db.session.get(Consent, sample["consent"]).agencies = db.session.scalars(
@@ -137,8 +140,10 @@ def test_a_failure_late_in_the_save_rolls_back_the_meeting_too(app, login_as, sa
         db.session.commit()
     before = _counts(app)
     response = _post(login_as("coordinator"), data)
-    assert response.status_code == 200
-    # The first case is fully covered now; the second (no consent at all) is refused.
+    body = response.get_data(as_text=True)
+    # The first case is fully covered now; the second (no consent at all) is refused by the
+    # gate, after the meeting and the first case were written in the transaction.
+    assert response.status_code == 200 and "テスト市 女性支援課" in body.split("カバーしていない")[1]
     assert _counts(app) == before
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
@@ -205,3 +210,15 @@ def test_the_case_search_and_panel_stay_in_scope(app, login_as, sample):
         "</select>")[0]  # the police, the current direct support, is preselected
     assert client.get("/admin/case_conference/panel?case=99999&index=0").status_code == 404
     assert RoleFunction.direct_support  # (the enum the panel's fields are named after)
+
+
+def test_a_bad_value_in_a_case_row_is_a_japanese_message(app, login_as, sample, hospital):
+    from tests.english import english_words
+
+    before = _counts(app)
+    response = _post(login_as("coordinator"), _form(app, sample, hospital, **{
+        "cases-0-risk_level": "extreme", "cases-0-next_meeting_on": "令和7年2月30日"}))
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and "存在しない日付" in body
+    assert english_words(body) == set(), english_words(body)
+    assert _counts(app) == before

@@ -17,7 +17,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from wtforms import (
     FieldList,
-    Form,
     FormField,
     HiddenField,
     SelectField,
@@ -29,7 +28,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from kyogikai.admin_views.ajax import case_number_prefix, looks_like_case_number
 from kyogikai.admin_views.base import SecureView, deny
-from kyogikai.admin_views.forms import BaseForm, WarekiDateField
+from kyogikai.admin_views.forms import BaseForm, SubForm, WarekiDateField
 from kyogikai.japanese.wareki import WarekiError, format_wareki, parse_date
 from kyogikai.models import Agency, Case, CaseStatus, Level, Member, RoleFunction, db
 from kyogikai.models import roles as history
@@ -54,7 +53,7 @@ class Checkboxes(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class CaseForm(Form):
+class CaseForm(SubForm):
     """What the meeting decided about one case (a sub-form; the outer form carries CSRF)."""
 
     case_id = HiddenField()

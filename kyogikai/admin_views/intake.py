@@ -16,7 +16,6 @@ from sqlalchemy import select
 from wtforms import (
     BooleanField,
     FieldList,
-    Form,
     FormField,
     HiddenField,
     RadioField,
@@ -29,7 +28,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from kyogikai.admin_views.base import SecureView, deny
 from kyogikai.admin_views.formatting import birth_with_age
-from kyogikai.admin_views.forms import BaseForm, KanaField, WarekiDateField
+from kyogikai.admin_views.forms import BaseForm, KanaField, SubForm, WarekiDateField
 from kyogikai.models import (
     Agency,
     Case,
@@ -59,7 +58,7 @@ def _int(value):
     return scoping.parse_id(value) if value else None
 
 
-class CompanionForm(Form):
+class CompanionForm(SubForm):
     """One 同伴家族 row (a sub-form: the outer form carries the CSRF token)."""
 
     name = StringField(_l("氏名"))
