@@ -85,6 +85,16 @@ def _number(view, context, model, name):
     return Markup(f'<a href="{escape(url)}">{escape(model.number)}</a>')
 
 
+class CasePickerLink:
+    """Forms with a case picker show, once a case is picked, a link to its case page."""
+
+    form_widget_args = {"case": {"data-case-link-label": _l("ケースのページを開く")}}
+
+    @property
+    def extra_js(self):
+        return [url_for("static", filename="js/case-links.js")]
+
+
 def case_link(view, context, model, name):
     """A record's case, as a link to the case page (lists of 管理記録, 役割分担, 支援経過 …)."""
     case = model.case
@@ -208,7 +218,7 @@ class CaseView(SecureModelView):
                       else name_matches(Case.woman_id, term) for term in search.split()))
 
 
-class RoleAssignmentView(SecureModelView):
+class RoleAssignmentView(CasePickerLink, SecureModelView):
     """役割分担 history: rows are ended (終了日), not rewritten; agency and function are fixed."""
 
 
@@ -241,7 +251,7 @@ class RoleAssignmentView(SecureModelView):
             raise ValidationError("".join(error.messages)) from error
 
 
-class CaseReviewView(SecureModelView):
+class CaseReviewView(CasePickerLink, SecureModelView):
     """管理記録 (様式1): at each meeting, the lead agency then, the situation and the policy."""
 
 
@@ -272,7 +282,7 @@ class CaseReviewView(SecureModelView):
         form.reviewed_on.data = date.today()
 
 
-class SupportRecordView(SecureModelView):
+class SupportRecordView(CasePickerLink, SecureModelView):
     """支援経過: what each agency did, day by day."""
 
 

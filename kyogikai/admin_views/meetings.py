@@ -7,7 +7,7 @@ from wtforms.validators import ValidationError
 
 from kyogikai.admin_views.ajax import CaseLoader
 from kyogikai.admin_views.base import SecureModelView
-from kyogikai.admin_views.cases import case_link
+from kyogikai.admin_views.cases import CasePickerLink, case_link
 from kyogikai.policy import consent, scoping
 
 OVERRIDE_HELP = _l("出席機関のうち本人の同意がカバーしていない機関がある場合に限り、調整担当者が緊急の理由"
@@ -61,7 +61,7 @@ class MeetingView(SecureModelView):
             raise ValidationError(str(error)) from error
 
 
-class MeetingCaseView(SecureModelView):
+class MeetingCaseView(CasePickerLink, SecureModelView):
     """検討ケース: a case on a meeting's agenda, behind the consent gate (DOMAIN rule 1)."""
 
 

@@ -156,7 +156,8 @@ def test_intake_offers_the_woman_already_registered(screen, app, sample, capsys)
     person.menu("ケース管理", "新規受理（女性・同意・ケース）")
     person.type(page.get_by_label("フリガナ", exact=True), "あおき あけみ")
     offer = page.locator("#intake-candidates .candidate").filter(has_text="青木 明美")
-    expect(offer).to_contain_text(sample["case_number"])
+    expect(offer.get_by_role("link", name=re.compile(sample["case_number"]))).to_have_attribute(
+        "href", f"/admin/case_page/?id={sample['case']}")
     shot(page, "intake-duplicate-offered")
     person.click(offer.get_by_role("button", name="この方で受理する"))
     expect(page.locator("[data-chosen-name]")).to_have_text("青木 明美")
@@ -294,3 +295,12 @@ def test_a_clerk_reviews_every_open_case_at_the_practitioner_meeting(screen, app
         assert db.session.scalar(sa.select(sa.func.count()).select_from(CaseReview).where(
             CaseReview.meeting_id == meeting_id)) == 2
         assert RoleFunction  # (imported for the role assertions above)
+
+
+def test_a_picked_case_leads_to_its_case_page(screen, sample):
+    page = screen
+    log_in(page, "clerk")
+    page.goto(f"/admin/support_record/new/?case={sample['case']}")
+    link = page.get_by_role("link", name="ケースのページを開く")
+    expect(link).to_have_attribute("href", f"/admin/case_page/?id={sample['case']}")
+    assert_japanese(page)

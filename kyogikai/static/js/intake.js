@@ -60,12 +60,20 @@
         women.forEach(function (woman) {
           var line = document.createElement("div");
           line.className = "d-flex align-items-center mb-1 candidate";
-          var label = woman.name + "（" + woman.furigana + "） " + woman.birth;
+          var label = text("span", woman.name + "（" + woman.furigana + "） " + woman.birth,
+                           "mr-auto");
           if (woman.cases.length) {
-            label += " ／ " + box.dataset.cases + ": " +
-              woman.cases.map(function (c) { return c.number + "（" + c.status + "）"; }).join("、");
+            label.appendChild(document.createTextNode(" ／ " + box.dataset.cases + ": "));
+            woman.cases.forEach(function (c, i) {
+              if (i) { label.appendChild(document.createTextNode("、")); }
+              var open = text("a", c.number + "（" + c.status + "）");
+              open.href = c.url;  // her case page, in a new tab: nothing typed here is lost
+              open.target = "_blank";
+              open.rel = "noopener";
+              label.appendChild(open);
+            });
           }
-          line.appendChild(text("span", label, "mr-auto"));
+          line.appendChild(label);
           var pick = text("button", box.dataset.pick, "btn btn-sm btn-primary ml-2");
           pick.type = "button";
           pick.addEventListener("click", function () { choose(woman); });
