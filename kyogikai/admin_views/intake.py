@@ -126,7 +126,7 @@ class IntakeView(SecureView):
     def is_accessible(self):
         return super().is_accessible() and steps.may_intake(current_user)
 
-    def _form(self, formdata=None):
+    def make_form(self, formdata=None):
         today = date.today()
         defaults = {} if formdata is not None else {
             "consent_obtained_on": today, "received_on": today,
@@ -149,13 +149,13 @@ class IntakeView(SecureView):
             woman = None
             if request.args.get("woman"):
                 woman = self.get_one_or_404("woman", request.args.get("woman"))
-            form = self._form()
+            form = self.make_form()
             if woman is not None:
                 form.woman_id.data = str(woman.id)
             return self._render(form, chosen=woman)
         if not steps.may_intake(current_user):
             return deny("save", self.resource)
-        form = self._form(request.form)
+        form = self.make_form(request.form)
         if not form.validate():
             return self._render(form, errors={}, messages=[NOTHING_SAVED]), 200
         try:
@@ -164,12 +164,12 @@ class IntakeView(SecureView):
         except steps.PossibleDuplicate as duplicate:
             db.session.rollback()
             audit.record_list("woman", len(duplicate.candidates), detail="endpoint=intake")
-            return self._render(self._form(request.form), errors=duplicate.fields,
+            return self._render(self.make_form(request.form), errors=duplicate.fields,
                                 messages=duplicate.messages,
                                 candidates=duplicate.candidates), 200
         except WorkflowError as error:
             db.session.rollback()
-            return self._render(self._form(request.form), errors=error.fields,
+            return self._render(self.make_form(request.form), errors=error.fields,
                                 messages=error.messages or [NOTHING_SAVED]), 200
         flash(_("受理しました。ケース番号は %(number)s です。", number=case.number), "success")
         return redirect(url_for("case_page.index", id=case.id))

@@ -18,6 +18,7 @@ from kyogikai.admin_views.cases import (
 from kyogikai.admin_views.consent import ConsentView
 from kyogikai.admin_views.council import AgencyView, ConcernView, CouncilView, MemberView
 from kyogikai.admin_views.intake import IntakeView
+from kyogikai.admin_views.ledger_import import LedgerImportView
 from kyogikai.admin_views.meetings import MeetingCaseView, MeetingView
 from kyogikai.admin_views.own_account import OwnAccountView
 from kyogikai.admin_views.practitioner_review import PractitionerReviewView
@@ -65,6 +66,7 @@ CUSTOM_VIEWS = [
     (IntakeView, _l("新規受理（女性・同意・ケース）"), CASES, "intake"),
     (CaseConferenceView, _l("個別ケース検討会議の記録"), MEETINGS, "case_conference"),
     (PractitionerReviewView, _l("実務者会議の進行管理"), MEETINGS, "practitioner_review"),
+    (LedgerImportView, _l("台帳の取り込み（Excel）"), SETTINGS, "ledger_import"),
     (AccountApprovalView, _l("アカウントの承認"), SETTINGS, "account_approval"),
     (OwnAccountView, _l("アカウント設定"), None, "own_account"),
 ]

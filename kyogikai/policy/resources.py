@@ -239,6 +239,8 @@ _DECLARED = [
     # 要綱 4(3)③: only a 調整担当者 designates a 主たる支援機関 when the agencies cannot agree.
     Resource("main_support_designation", _l("主たる支援機関の指定（要綱4(3)③）"),
              {CO: frozenset({CREATE})}),
+    # Bringing in the city's existing Excel 台帳 at go-live (screen and command line).
+    Resource("ledger_import", _l("台帳の取り込み（Excel）"), {CO: READ | {CREATE}}),
     # Records without a screen of their own.
     Resource("companion", _l("同伴家族"), model=Companion, personal=True,
              scope=ViaWoman("woman_id"),
