@@ -100,7 +100,7 @@ def seed(n_women: int, n_hidden: int, rng: random.Random) -> dict:
     db.session.execute(sa.insert(Case), [
         {"number": f"R6-{i + 1:05d}", "fiscal_year": 2024, "serial": i + 1, "woman_id": woman_id,
          "received_on": start + timedelta(days=i % 360), "status": "supporting",
-         "end_reason": "", "note": "定期的に面談を実施。", "main_support_designated": False}
+         "end_reason": "", "note": "定期的に面談を実施。"}
         for i, woman_id in enumerate(ids)])
     meetings = []
     for i in range(60):

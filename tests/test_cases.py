@@ -13,7 +13,7 @@ from tests.conftest import post_form
 def _case_form(woman_id, **overrides):
     data = {"woman": str(woman_id), "received_on": "令和7年6月1日", "status": "received",
             "risk_level": "high", "urgency": "low", "lead_agency": "1",
-            "main_support_agency": "__None", "end_reason": "", "note": ""}
+            "end_reason": "", "note": ""}
     data.update(overrides)
     return data
 
