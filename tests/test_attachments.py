@@ -39,7 +39,8 @@ def office(kind: str) -> bytes:
 def upload(client, kind, owner_id, content: bytes, name: str, page: str | None = None):
     """Post the upload form as a browser does (encoded in memory: the test client's own
     temporary file would stay open when the server refuses the body unread)."""
-    page = page or f"/admin/{kind}/details/?id={owner_id}"
+    page = page or (f"/admin/case_page/?id={owner_id}" if kind == "case"
+                    else f"/admin/{kind}/details/?id={owner_id}")
     boundary, body = encode_multipart({
         "csrf_token": csrf_token(client, page), "kind": kind, "id": str(owner_id),
         "next": page, "file": FileStorage(io.BytesIO(content), filename=name)})
@@ -156,8 +157,8 @@ def test_an_out_of_scope_download_by_id_is_a_404_and_audited(app, login_as, samp
     response = staff.get(f"/admin/attachment/download?id={secret.id}")
     assert response.status_code == 404 and "秘密の資料" not in response.get_data(as_text=True)
     assert staff.get(f"/admin/attachment/download?id={shared.id}").data == PDF
-    assert "秘密の資料" not in staff.get(f"/admin/case/details/?id={sample['case']}").get_data(
-        as_text=True)
+    case_page = staff.get(f"/admin/case_page/?id={sample['case']}").get_data(as_text=True)
+    assert "共有の資料.pdf" in case_page and "秘密の資料" not in case_page
     [denied] = [e for e in events(app, AuditAction.denied) if e.object_id == secret.id]
     assert denied.outcome is AuditOutcome.denied
     assert [e.object_id for e in events(app, AuditAction.export)] == [shared.id]
@@ -189,7 +190,7 @@ def test_only_a_coordinator_deletes_and_it_is_audited(app, login_as, sample):
 def test_agency_staff_and_admin_cannot_upload(app, login_as, sample):
     for role in ("agency_staff", "supervisor"):
         client = login_as(role)
-        page = f"/admin/case/details/?id={sample['case']}"
+        page = f"/admin/case_page/?id={sample['case']}"
         assert 'action="/admin/attachment/upload"' not in client.get(page).get_data(as_text=True)
         response = client.post("/admin/attachment/upload", data={
             "csrf_token": csrf_token(client, page), "kind": "case", "id": str(sample["case"]),

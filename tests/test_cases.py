@@ -13,7 +13,7 @@ from tests.conftest import post_form
 def _case_form(woman_id, **overrides):
     data = {"woman": str(woman_id), "received_on": "令和7年6月1日", "status": "received",
             "risk_level": "high", "urgency": "low", "lead_agency": "1",
-            "main_support_agency": "__None", "end_reason": "", "note": ""}
+            "end_reason": "", "note": ""}
     data.update(overrides)
     return data
 
@@ -122,8 +122,9 @@ def test_ledger_shows_the_form1_columns(login_as, sample):
                  "危険度／緊急度", "主担当機関", "最終管理記録日",
                  sample["case_number"], "青木 明美", "アオキ アケミ",
                  # One line per row: 和暦 in the cell, the western date in its tooltip.
+                 # 危険度／緊急度 follow the latest 管理記録 (中／低), not the intake's 高／中.
                  'title="1990-05-01">平成2年5月1日</span>（', 'title="2025-04-10">令和7年4月10日',
-                 "支援中", "高／中", "テスト市 女性支援課", 'title="2025-05-20">令和7年5月20日'):
+                 "支援中", "中／低", "テスト市 女性支援課", 'title="2025-05-20">令和7年5月20日'):
         assert text in page, text
 
 

@@ -25,10 +25,12 @@ from kyogikai.models import (
     User,
     Woman,
     db,
+    roles,
 )
 from kyogikai.policy import notices
 from kyogikai.policy.authentication import hash_password
 from tests.conftest import PASSWORD, AuthActions, post_form
+from tests.test_migrations import migrated_app  # noqa: F401 (fixture: a migrated database)
 
 TODAY = date.today()
 SOON = TODAY + timedelta(days=10)
@@ -124,11 +126,29 @@ def test_a_role_assigned_and_ended_tells_that_agency_only(app, login_as, people)
         "valid_to": "", "note": ""})
     assert response.status_code == 302
     assert told(app) == {"home-staff": [NoticeKind.role_assigned]}
+    with app.app_context():  # the role editor's change: the home agency hands over to the police
+        case = db.session.get(Case, people["case"])
+        roles.set_holders(case, RoleFunction.coordination, [people["police"]],
+                          day=TODAY + timedelta(days=1))
+        db.session.commit()
+    assert told(app) == {"home-staff": [NoticeKind.role_assigned, NoticeKind.role_relieved],
+                         "test-agency_staff": [NoticeKind.role_assigned]}
+
+
+def test_a_corrected_role_tells_both_agencies(app, people):
     with app.app_context():
-        role_id = db.session.scalar(sa.select(sa.func.max(RoleAssignment.id)))
-    post_form(client, f"/admin/role_assignment/edit/?id={role_id}", {
-        "valid_to": (TODAY + timedelta(days=1)).isoformat(), "note": ""})
-    assert told(app) == {"home-staff": [NoticeKind.role_assigned, NoticeKind.role_relieved]}
+        mistaken = db.session.get(RoleAssignment, people["role_assignment"])  # the police's
+        roles.correct(mistaken, reason="機関の選択誤り", agency_id=people["home"])
+        db.session.commit()
+    assert told(app) == {"test-agency_staff": [NoticeKind.role_relieved],
+                         "home-staff": [NoticeKind.role_assigned]}
+    with app.app_context():
+        db.session.execute(sa.delete(Notice))
+        fixed = db.session.scalar(sa.select(RoleAssignment).where(
+            RoleAssignment.corrects_id == people["role_assignment"]))
+        roles.correct(fixed, reason="会議で取り上げていない", cancel=True)
+        db.session.commit()
+    assert told(app) == {"home-staff": [NoticeKind.role_relieved]}
 
 
 def test_a_withdrawn_consent_tells_the_coordinators_but_not_the_one_who_withdrew_it(
@@ -155,6 +175,17 @@ def test_a_consent_withdrawn_for_one_agency_is_told_too(app, people):
         db.session.commit()
         notice = db.session.scalar(sa.select(Notice))
         assert notice.agency_id == people["police"]
+    assert told(app) == {"test-coordinator": [NoticeKind.consent_withdrawn],
+                         "coordinator-2": [NoticeKind.consent_withdrawn]}
+
+
+def test_a_consent_withdrawn_for_one_agency_on_the_case_page_is_told(app, people):
+    with app.app_context():  # as the case page's per-agency withdrawal does
+        consent = db.session.get(Consent, people["consent"])
+        consent.withdraw_for(people["police"], TODAY)
+        db.session.commit()
+        notice = db.session.scalar(sa.select(Notice))
+        assert (notice.agency_id, notice.on_date) == (people["police"], TODAY)
     assert told(app) == {"test-coordinator": [NoticeKind.consent_withdrawn],
                          "coordinator-2": [NoticeKind.consent_withdrawn]}
 
@@ -321,3 +352,38 @@ def test_the_expiry_sweep_runs_from_the_command_line(app, people):
     first = runner.invoke(args=["notices", "sweep"])
     assert first.exit_code == 0 and "2 件作成しました" in first.output
     assert "0 件作成しました" in runner.invoke(args=["notices", "sweep"]).output
+
+
+def test_the_migrated_schema_takes_every_kind_role_and_meeting(migrated_app):  # noqa: F811
+    """The notices table's CHECKs (from the migration) list every value the enums have."""
+    from itertools import zip_longest
+
+    from kyogikai.models import MeetingKind
+
+    user = User(login="x", display_name="x", role=Role.coordinator, password_hash="x")
+    db.session.add(user)
+    db.session.flush()
+    for kind, function, meeting_kind in zip_longest(NoticeKind, RoleFunction, MeetingKind):
+        db.session.add(Notice(user_id=user.id, kind=kind or NoticeKind.role_assigned,
+                              role_function=function, meeting_kind=meeting_kind))
+    db.session.flush()
+    db.session.rollback()
+
+
+def test_the_case_meeting_screen_tells_the_same_people(app, login_as, people):
+    """The workflow screen (one save: meeting, cases, reviews, roles) goes through the same
+    events as the generated screens."""
+    from kyogikai.japanese.wareki import format_wareki
+    from tests.test_case_conference import _form, _post
+
+    data = _form(app, people, people["hospital"], held_on=format_wareki(SOON),
+                 **{"cases-0-next_meeting_on": ""})
+    response = _post(login_as("coordinator"), data)
+    assert response.status_code == 302, response.get_data(as_text=True)[-2000:]
+    got = {login: sorted(kinds) for login, kinds in told(app).items()}
+    assert got == {
+        "home-staff": sorted([NoticeKind.meeting_invited, NoticeKind.role_assigned,
+                              NoticeKind.role_assigned]),
+        "test-agency_staff": [NoticeKind.meeting_invited],
+        "hospital-staff": sorted([NoticeKind.meeting_invited, NoticeKind.role_assigned,
+                                  NoticeKind.role_assigned])}

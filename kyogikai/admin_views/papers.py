@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 from kyogikai.admin_views.base import SecureView
 from kyogikai.models import CaseReview, MeetingCase, RoleAssignment, db
 from kyogikai.models.base import utcnow
+from kyogikai.models.roles import live
 
 
 class MeetingPaperView(SecureView):
@@ -29,9 +30,10 @@ class MeetingPaperView(SecureView):
             .options(selectinload(MeetingCase.case)).order_by(MeetingCase.id)).all()
         reviews = db.session.scalars(
             self.scoped_select("case_review").where(CaseReview.meeting_id == meeting.id)).all()
-        roles = db.session.scalars(
+        # As decided, corrections applied: a corrected or cancelled row is void (models.roles).
+        roles = live(db.session.scalars(
             self.scoped_select("role_assignment").where(RoleAssignment.meeting_id == meeting.id)
-            .order_by(RoleAssignment.case_id, RoleAssignment.function, RoleAssignment.id)).all()
+            .order_by(RoleAssignment.case_id, RoleAssignment.function, RoleAssignment.id)).all())
         cases = []
         for link in sorted(links, key=lambda link: link.case.number):
             case = link.case

@@ -18,10 +18,11 @@ from kyogikai.models.cases import (
     Level,
     RoleAssignment,
     RoleFunction,
+    RoleHistoryError,
     SupportKind,
     SupportRecord,
 )
-from kyogikai.models.consent import Consent, ConsentMethod, ConsentPurpose
+from kyogikai.models.consent import Consent, ConsentAgency, ConsentMethod, ConsentPurpose
 from kyogikai.models.council import Agency, AgencyCategory, Council, Member
 from kyogikai.models.enums import LabeledEnum, Role
 from kyogikai.models.meetings import Meeting, MeetingCase, MeetingKind
@@ -40,9 +41,10 @@ from kyogikai.models.women import (
 __all__ = [
     "Agency", "AgencyCategory", "AnnualReport", "ApprovalReason", "Attachment", "AuditAction",
     "AuditEvent", "AuditOutcome", "BusinessPlan", "Case", "CaseReview", "CaseSerial", "CaseStatus",
-    "Companion", "Concern", "Consent", "ConsentMethod", "ConsentPurpose", "Council", "LabeledEnum",
-    "Level", "LoginThrottle", "Meeting", "MeetingCase", "MeetingKind", "Member", "NameSearchGram",
-    "Notice", "NoticeKind", "PlanCostLine", "RecoveryCode", "ReferralRoute", "Relationship",
-    "ReportCostLine", "Role", "RoleAssignment", "RoleFunction", "SecrecyChange", "SupportKind",
-    "SupportRecord", "ThrottleScope", "User", "Woman", "db",
+    "Companion", "Concern", "Consent", "ConsentAgency", "ConsentMethod", "ConsentPurpose",
+    "Council", "LabeledEnum", "Level", "LoginThrottle", "Meeting", "MeetingCase", "MeetingKind",
+    "Member", "NameSearchGram", "Notice", "NoticeKind", "PlanCostLine", "RecoveryCode",
+    "ReferralRoute", "Relationship", "ReportCostLine", "Role", "RoleAssignment", "RoleFunction",
+    "RoleHistoryError", "SecrecyChange", "SupportKind", "SupportRecord", "ThrottleScope", "User",
+    "Woman", "db",
 ]

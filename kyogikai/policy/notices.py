@@ -8,7 +8,8 @@ tells no one:
 - 関係機関担当者 of an agency: invited to a meeting (or the invitation cancelled, or the meeting's
   date, place or kind changed) — for meetings today or later only; assigned or relieved of a
   role on a case — for roles that are current or start later;
-- 調整担当者: a consent of a woman with an open case is withdrawn (wholly, or for one agency), or
+- 調整担当者: a consent of a woman with an open case is withdrawn (wholly, for one agency, or an
+  agency taken off it), or
   expires (``sweep_expired``, run when the home page or the inbox opens and by
   ``flask notices sweep``). The 調整機関's coordinators run every meeting together, so each of
   them relies on every consent that lets a case be shared.
@@ -38,6 +39,7 @@ from kyogikai.japanese.wareki import format_wareki
 from kyogikai.models import (
     Case,
     Consent,
+    ConsentAgency,
     Meeting,
     Notice,
     NoticeKind,
@@ -138,30 +140,37 @@ def _meeting(session, meeting: Meeting, state: str) -> None:
             _tell(session, K.meeting_changed, agency_id, **reference)
 
 
+def _holds_now_or_later(row: RoleAssignment, today: date) -> bool:
+    return not row.cancels and (row.valid_to is None or row.valid_to >= today)
+
+
 def _role(session, role: RoleAssignment, state: str) -> None:
+    """Role history only grows (models.roles): a new row assigns; ending a row (valid_to set
+    once) relieves; a correction row voids the row it corrects — relieving that agency when the
+    corrected row was held and the correction names another agency or cancels it."""
     today = date.today()
-    fields = {"case_id": role.case_id if role.case_id is not None else role.case.id,
-              "role_function": role.function}
-    if state == "deleted":
+    case_id = role.case_id if role.case_id is not None else role.case.id
+    fields = {"case_id": case_id, "role_function": role.function}
+    agency_id = role.agency_id if role.agency_id is not None else role.agency.id
+    if state == "deleted":  # refused by the role history's guards; told if ever allowed
         if role.is_current_on(today):
-            _tell(session, K.role_relieved, role.agency_id, on_date=today, **fields)
+            _tell(session, K.role_relieved, agency_id, on_date=today, **fields)
         return
     if state == "new":
-        if role.valid_to is None or role.valid_to >= today:
-            agency_id = role.agency_id if role.agency_id is not None else role.agency.id
+        corrected = role.corrects
+        if corrected is None and role.corrects_id is not None:
+            with db.session.no_autoflush:
+                corrected = db.session.get(RoleAssignment, role.corrects_id)
+        if corrected is not None and (role.cancels or corrected.agency_id != agency_id) \
+                and _holds_now_or_later(corrected, today):
+            _tell(session, K.role_relieved, corrected.agency_id, on_date=today, **fields)
+        if _holds_now_or_later(role, today) and (
+                corrected is None or corrected.agency_id != agency_id):
             _tell(session, K.role_assigned, agency_id, on_date=role.valid_from, **fields)
         return
-    agency = _history(role, "agency_id")
-    if agency.has_changes() and agency.deleted and agency.deleted[0] is not None:
-        _tell(session, K.role_relieved, agency.deleted[0], on_date=today, **fields)
-        _tell(session, K.role_assigned, role.agency_id, on_date=role.valid_from, **fields)
-        return
     ended = _history(role, "valid_to")
-    if ended.has_changes():
-        if role.valid_to is not None:
-            _tell(session, K.role_relieved, role.agency_id, on_date=role.valid_to, **fields)
-        else:
-            _tell(session, K.role_assigned, role.agency_id, on_date=role.valid_from, **fields)
+    if ended.has_changes() and role.valid_to is not None:
+        _tell(session, K.role_relieved, agency_id, on_date=role.valid_to, **fields)
 
 
 def has_open_case(woman_id) -> bool:
@@ -183,7 +192,22 @@ def _consent(session, consent: Consent, state: str) -> None:
         _tell(session, K.consent_withdrawn, agency_id, consent=consent, on_date=date.today())
 
 
-HANDLERS = {Meeting: _meeting, RoleAssignment: _role, Consent: _consent}
+def _consent_agency(session, link: ConsentAgency, state: str) -> None:
+    """The woman withdrew her consent for one agency (the consent stays for the others)."""
+    if state != "dirty" or link.withdrawn_on is None:
+        return
+    withdrawn = _history(link, "withdrawn_on")
+    if not withdrawn.has_changes() or (withdrawn.deleted and withdrawn.deleted[0] is not None):
+        return
+    with db.session.no_autoflush:
+        consent = link.consent or db.session.get(Consent, link.consent_id)
+    if consent is not None and has_open_case(consent.woman_id):
+        _tell(session, K.consent_withdrawn, link.agency_id, consent=consent,
+              on_date=link.withdrawn_on)
+
+
+HANDLERS = {Meeting: _meeting, RoleAssignment: _role, Consent: _consent,
+            ConsentAgency: _consent_agency}
 
 
 @event.listens_for(Session, "before_flush")
