@@ -15,6 +15,7 @@ from kyogikai.admin_views.cases import (
 from kyogikai.admin_views.consent import ConsentView
 from kyogikai.admin_views.council import AgencyView, ConcernView, CouncilView, MemberView
 from kyogikai.admin_views.meetings import MeetingCaseView, MeetingView
+from kyogikai.admin_views.official_forms import OfficialFormsView
 from kyogikai.admin_views.reports import AnnualReportView, BusinessPlanView
 from kyogikai.admin_views.secrecy import AddressSecrecyView
 from kyogikai.admin_views.women import WomanView
@@ -67,6 +68,7 @@ VIEWS = [
 # Custom (non-CRUD) screens: (view class, menu name, menu group, endpoint).
 CUSTOM_VIEWS = [
     (AddressSecrecyView, _l("住所秘匿の確認"), CASES, "address_secrecy"),
+    (OfficialFormsView, _l("様式の出力（様式1・2・3）"), REPORTS, "forms"),
 ]
 
 
