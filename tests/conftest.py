@@ -1,7 +1,25 @@
 """Fixtures per concern, as in flaskr: app (isolated database), client, auth, a client per role.
 
-The suite runs on SQLite by default; TEST_DATABASE_URL=postgresql+psycopg://… runs it on
-PostgreSQL, each run in a schema of its own that is dropped at the end.
+Cheap to grow: the schema, the baseline rows and the app are built once per run (create_app costs
+~80 ms: werkzeug compiles ~150 URL rules, Flask-Admin scaffolds every view), and each test gets
+that app over a database state of its own:
+
+- SQLite (the default): a fresh copy of the template file (schema + baseline) at the app's
+  database path; the engine's connections are closed between tests.
+- PostgreSQL (TEST_DATABASE_URL=postgresql+psycopg://…, each run in a schema of its own that is
+  dropped at the end): one outer transaction per test, rolled back at the end; see
+  OneTransaction for how the app's own commits become savepoints.
+- ``@pytest.mark.real_commits`` (every test in tests/e2e has it): for tests whose data must be
+  really committed, visible to other connections, threads or processes (a live server, several
+  workers, a backup during writes, a race). On PostgreSQL the test gets an app of its own on a
+  normal engine, and afterwards the tables are truncated and the baseline inserted again; on
+  SQLite the file copy already commits for real.
+
+Ids are as after ``TRUNCATE … RESTART IDENTITY`` plus the baseline (sequences are reset before
+every test). The shared app's config is restored after each test and its instance folder is the
+test's own, so a test may set ``app.config[...]``; one that needs an app built with other config
+calls create_app itself. State that an extension keeps in memory across requests (none yet: the
+policy flags live on ``g``) would leak between tests and must be reset in ``app`` below.
 """
 
 import os
@@ -12,6 +30,9 @@ from datetime import date
 
 import pytest
 import sqlalchemy as sa
+from psycopg.pq import TransactionStatus
+from sqlalchemy import event
+from sqlalchemy.pool import StaticPool
 
 from kyogikai.app import create_app
 from kyogikai.models import Agency, AgencyCategory, Concern, Role, User, db
@@ -31,55 +52,225 @@ def _pg_url_with_schema(schema: str) -> str:
     return f"{PG_URL}{joiner}options=-csearch_path%3D{schema}"
 
 
+def _create_app(url: str, instance, **config):
+    return create_app({
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": url,
+        "INSTANCE_PATH": str(instance),
+        **FAST_ARGON2,
+        **config,
+    })
+
+
+class InterleavedWrites(AssertionError):
+    """Two connections of the app had uncommitted writes at once: see OneTransaction."""
+
+
+class OneTransaction:
+    """One PostgreSQL connection and one transaction for everything the app does in a test.
+
+    Every connection the app's engine hands out is this one DBAPI connection (a StaticPool whose
+    creator returns it), so the request's session and the audit log's own ``db.engine.begin()``
+    (written after the request) work on the same data, and nothing is ever committed: the test's
+    outer transaction is rolled back at its end. What the app calls a transaction is a savepoint:
+
+    - a statement opens the savepoint when none is open (``cursor()``);
+    - a commit releases it and a rollback rolls back to it, when the connection ending its
+      transaction wrote in it or a statement failed. A connection that only read commits or rolls
+      back nothing, as on a real database: the audit log's commit after a read does not end the
+      request's transaction, and the session's rollback at teardown does not undo the audit row;
+    - two independent transactions cannot be one savepoint: when a connection ends its transaction
+      while another connection has uncommitted writes in it, the test fails (InterleavedWrites)
+      instead of silently committing or losing those writes.
+
+    The DBAPI ``commit()``/``rollback()`` do nothing; SQLAlchemy's connection events do the
+    savepoint steps, because only they say which connection ends its transaction. Left different
+    from a real database: ``now()`` is the test's start; a connection reads another's uncommitted
+    writes; deferred constraints are checked at once (stricter: the outer commit never comes).
+    Tests that need real commits use ``@pytest.mark.real_commits``.
+    """
+
+    SAVEPOINT = "test_app_transaction"
+
+    def __init__(self, raw, reset_sql: str):
+        self._raw = raw
+        self._reset_sql = reset_sql
+        self._open = False
+        self._writers: list = []  # SQLAlchemy Connections with uncommitted writes in the savepoint
+
+    # The DBAPI connection SQLAlchemy sees.
+    def __getattr__(self, name):
+        return getattr(self._raw, name)
+
+    def cursor(self, *args, **kwargs):
+        if not self._open:
+            self._raw.execute(f"SAVEPOINT {self.SAVEPOINT}")
+            self._open = True
+        return self._raw.cursor(*args, **kwargs)
+
+    def commit(self):
+        """A transaction's end is done in end(), told by SQLAlchemy which connection it is."""
+
+    def rollback(self):
+        """See commit(); the pool's reset of a connection that ran nothing lands here too."""
+
+    def close(self):
+        """The connection outlives every engine of the run; close_for_real() ends it."""
+
+    # The test's side.
+    def watch(self, engine) -> None:
+        event.listen(engine, "before_cursor_execute", self._before_execute)
+        event.listen(engine, "commit", lambda conn: self.end(conn, commit=True))
+        event.listen(engine, "rollback", lambda conn: self.end(conn, commit=False))
+
+    def begin_test(self) -> None:
+        self.end_test()
+        self._raw.execute(self._reset_sql)
+        self._raw.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+    def end_test(self) -> None:
+        self._raw.rollback()
+        self._open = False
+        self._writers.clear()
+
+    def close_for_real(self) -> None:
+        self._raw.close()
+
+    def _before_execute(self, conn, cursor, statement, parameters, context, executemany):
+        first_word = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else ""
+        if first_word not in {"SELECT", "SHOW", "SAVEPOINT", "RELEASE", "ROLLBACK"} and not any(
+                writer is conn for writer in self._writers):
+            self._writers.append(conn)
+
+    def end(self, conn, *, commit: bool) -> None:
+        wrote = any(writer is conn for writer in self._writers)
+        failed = self._raw.info.transaction_status == TransactionStatus.INERROR
+        if not self._open or not (wrote or failed):
+            return
+        interleaved = any(writer is not conn for writer in self._writers)
+        if commit and not (failed or interleaved):
+            self._raw.execute(f"RELEASE SAVEPOINT {self.SAVEPOINT}")
+        else:
+            self._raw.execute(f"ROLLBACK TO SAVEPOINT {self.SAVEPOINT}")
+            self._raw.execute(f"RELEASE SAVEPOINT {self.SAVEPOINT}")
+        self._open = False
+        self._writers.clear()
+        if interleaved:  # raised once; the writes of both are gone
+            raise InterleavedWrites(
+                "a connection ends its transaction while another one has uncommitted writes; "
+                "one savepoint cannot keep them apart: use @pytest.mark.real_commits, or commit "
+                "or roll back the first one before the second begins")
+
+
+def _sequence_reset_sql(connection) -> str:
+    """setval() each sequence back to where the baseline left it (setval ignores rollbacks)."""
+    rows = connection.execute(sa.text(
+        "SELECT schemaname, sequencename, last_value FROM pg_sequences "
+        "WHERE schemaname = current_schema()")).all()
+    calls = [f"setval('\"{schema}\".\"{name}\"', {value or 1}, {value is not None})"
+             for schema, name, value in rows]
+    return "SELECT " + ", ".join(calls)
+
+
 @pytest.fixture(scope="session")
 def database(tmp_path_factory):
-    """Build the schema once per run; each test gets a fresh copy (SQLite) or truncation (PG)."""
+    """Schema and baseline, committed once per run: a template file (SQLite) or a schema (PG)."""
+    instance = tmp_path_factory.mktemp("instance")
     if PG_URL:
         schema = f"t_{uuid.uuid4().hex[:12]}"
         admin_engine = sa.create_engine(PG_URL)
         with admin_engine.begin() as conn:
             conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
         url = _pg_url_with_schema(schema)
-        engine = sa.create_engine(url)
-        db.metadata.create_all(engine)
-        engine.dispose()
-        yield {"kind": "postgresql", "url": url, "schema": schema}
+        app = _create_app(url, instance)
+        with app.app_context():
+            db.create_all()
+            _baseline()
+            with db.engine.connect() as conn:
+                reset_sql = _sequence_reset_sql(conn)
+            db.engine.dispose()
+        yield {"kind": "postgresql", "url": url, "schema": schema, "reset_sql": reset_sql}
         with admin_engine.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin_engine.dispose()
     else:
         template = tmp_path_factory.mktemp("db") / "template.sqlite3"
-        engine = sa.create_engine(f"sqlite:///{template}")
-        db.metadata.create_all(engine)
-        engine.dispose()
-        yield {"kind": "sqlite", "template": template}
+        app = _create_app(f"sqlite:///{template}", instance)
+        with app.app_context():
+            db.create_all()
+            _baseline()
+            db.engine.dispose()
+        yield {"kind": "sqlite", "template": template,
+               "path": tmp_path_factory.mktemp("db") / "test.sqlite3"}
+
+
+@pytest.fixture(scope="session")
+def shared_app(database, tmp_path_factory):
+    """The app every test shares, and on PostgreSQL the one transaction it runs in."""
+    instance = tmp_path_factory.mktemp("instance")
+    if database["kind"] == "sqlite":
+        yield _create_app(f"sqlite:///{database['path']}", instance), None
+        return
+    url = sa.make_url(database["url"])
+    dialect = sa.create_engine(url).dialect
+    cargs, cparams = dialect.create_connect_args(url)
+    one = OneTransaction(dialect.connect(*cargs, **cparams), database["reset_sql"])
+    # psycopg's TypeInfo.fetch (native HSTORE set-up) wants a real psycopg Connection; no column
+    # is an HSTORE.
+    app = _create_app(database["url"], instance, SQLALCHEMY_ENGINE_OPTIONS={
+        "poolclass": StaticPool, "creator": lambda: one, "use_native_hstore": False})
+    with app.app_context():
+        one.watch(db.engine)
+    yield app, one
+    one.close_for_real()
 
 
 @pytest.fixture
-def app(database, tmp_path):
-    if database["kind"] == "sqlite":
-        path = tmp_path / "test.sqlite3"
+def app(request, database, shared_app, tmp_path):
+    """The test's app: see the module docstring for how its database is isolated."""
+    if database["kind"] == "postgresql" and request.node.get_closest_marker("real_commits"):
+        yield from _app_with_real_commits(database, tmp_path)
+        return
+    shared, one = shared_app
+    if one is None:
+        path = database["path"]
+        for leftover in (path, path.with_name(path.name + "-wal"),
+                         path.with_name(path.name + "-shm")):
+            leftover.unlink(missing_ok=True)
         shutil.copy(database["template"], path)
-        url = f"sqlite:///{path}"
     else:
-        url = database["url"]
-    app = create_app({
-        "TESTING": True,
-        "SECRET_KEY": "test-secret-key",
-        "SQLALCHEMY_DATABASE_URI": url,
-        "INSTANCE_PATH": str(tmp_path / "instance"),
-        **FAST_ARGON2,
-    })
-    with app.app_context():
-        if database["kind"] == "postgresql":
+        one.begin_test()
+    config = dict(shared.config)
+    shared.instance_path = shared.config["INSTANCE_PATH"] = str(tmp_path / "instance")
+    try:
+        yield shared
+    finally:
+        shared.config.clear()
+        shared.config.update(config)
+        with shared.app_context():
+            db.session.remove()
+            if one is None:
+                leaked = db.engine.pool.checkedout()
+                db.engine.dispose()  # the next test's copy replaces the file
+                assert leaked == 0, "a database connection was not returned to the pool"
+            else:
+                one.end_test()
+
+
+def _app_with_real_commits(database, tmp_path):
+    app = _create_app(database["url"], tmp_path / "instance")
+    with app.app_context(), db.engine.begin() as conn:
+        conn.exec_driver_sql(database["reset_sql"])
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.session.remove()
             tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
             db.session.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-            db.session.commit()
-        _baseline()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+            _baseline()
+            db.engine.dispose()
 
 
 def _baseline() -> None:

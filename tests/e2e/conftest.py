@@ -1,7 +1,8 @@
 """A live server per test, the system Chromium, and a page that is watched while it runs.
 
-Each test gets its own database (the ``app`` fixture), served by werkzeug on 127.0.0.1 on a free
-port. The browser is Debian's Chromium (no Playwright download: the network is closed). Every
+Each test gets its own database (the ``app`` fixture), with real commits: every test here is
+marked ``real_commits``, since the server's threads read what the test and the browser committed.
+It is served by werkzeug on 127.0.0.1 on a free port. The browser is Debian's Chromium (no Playwright download: the network is closed). Every
 page is watched: a request to any other host is aborted and recorded, and so are JavaScript
 errors (``pageerror``) and console errors; a test with any of them fails.
 """
@@ -74,6 +75,7 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if E2E_DIR in item.path.parents:
             item.add_marker(pytest.mark.e2e)
+            item.add_marker(pytest.mark.real_commits)
 
 
 @pytest.hookimpl(wrapper=True)
