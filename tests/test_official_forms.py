@@ -679,3 +679,25 @@ def test_cli_exports_a_year(ledger, app, tmp_path):
     result = runner.invoke(args=["export", "form1", "--fiscal-year", "2025", "--out", str(out),
                                  "--user", "test-coordinator", "--reference-date", "R7.13.1"])
     assert result.exit_code != 0
+
+
+# --------------------------------------------------------------------------- long PDFs
+
+
+def test_screen_warns_before_a_long_pdf_and_offers_the_xlsx(ledger, login_as, monkeypatch):
+    from kyogikai.exports import forms as exports
+
+    client = login_as("supervisor")
+    assert "data-pdf-notice" not in client.get("/admin/case/").get_data(as_text=True)
+    monkeypatch.setattr(exports, "PDF_SECONDS_PER_CASE", 10.0)  # 5 cases → about 50 s
+    page = client.get("/admin/case/").get_data(as_text=True)
+    assert "5件の PDF の作成には約50秒かかります" in page and "様式1（Excel）" in page
+    page = client.get("/admin/forms/?fiscal_year=2025").get_data(as_text=True)
+    assert "3件の PDF の作成には約30秒かかります" in page
+
+    monkeypatch.setattr(exports, "MAX_PDF_CASES", 2)  # too long: only the xlsx is offered
+    page = client.get("/admin/case/").get_data(as_text=True)
+    assert "様式1（PDF）" not in page and "様式1（Excel）" in page and "Excel 版を出力" in page
+    response = client.get("/admin/case/form1/?format=pdf")
+    assert response.status_code == 302 and "Content-Disposition" not in response.headers
+    assert "PDF は2件まで" in client.get(response.headers["Location"]).get_data(as_text=True)

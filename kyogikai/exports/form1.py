@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from kyogikai.exports import pdf
+from kyogikai.exports.cells import neutralise
 from kyogikai.exports.xlsx import LINE_POINTS, Sheet, lines_needed, workbook
 from kyogikai.japanese.wareki import format_wareki
 from kyogikai.policy.forms import Form1Row, Review
@@ -161,19 +162,26 @@ def write_xlsx(rows: Iterable[Form1Row], meta: Form1Meta, out) -> int:
 
 
 def _write_block(sheet: Sheet, block: Block, f: dict) -> None:
+    """Three rows; the hot loop of a 10,000-case ledger, so it calls XlsxWriter directly."""
     personal = personal_cells(block)
     rounds = review_cells(block)
     note = "" if block.continued else block.row.note
     heights = _heights(personal, rounds, note)
+    ws, text, label_fmt = sheet.ws, f["text"], f["label"]
     for i, label in enumerate(ROW_LABELS):
         r = sheet.row(heights[i])
         if i == 0:
             for col, value in enumerate(personal):
-                sheet.merge(r, col, col, value, f["text"], rows=3)
-            sheet.merge(r, NOTE_COL, NOTE_COL, note, f["text"], rows=3)
-        sheet.cell(r, LABEL_COL, label, f["label"])
+                sheet.merge(r, col, col, value, text, rows=3)
+        ws.write_string(r, LABEL_COL, label, label_fmt)
         for j, cells in enumerate(rounds):
-            sheet.cell(r, FIRST_ROUND_COL + j, cells[i], f["text"])
+            value = cells[i]
+            if value:
+                ws.write_string(r, FIRST_ROUND_COL + j, neutralise(value), text)
+            else:
+                ws.write_blank(r, FIRST_ROUND_COL + j, None, text)
+        if i == 0:
+            sheet.merge(r, NOTE_COL, NOTE_COL, note, text, rows=3)
 
 
 def _heights(personal, rounds, note) -> list[float]:

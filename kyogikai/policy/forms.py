@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import select, true
+from sqlalchemy.orm import joinedload
 
 from kyogikai.japanese.age import age_on
 from kyogikai.japanese.fiscal import fiscal_year_range
@@ -29,6 +29,7 @@ from kyogikai.models import (
 )
 from kyogikai.models.annual import AnnualFigures, annual_figures
 from kyogikai.models.cases import active_between
+from kyogikai.models.women import Relationship
 from kyogikai.policy import masking, scoping
 from kyogikai.policy.matrix import DETAILS, EXPORT, allowed
 
@@ -114,20 +115,50 @@ def form1_rows(cases, *, user, fiscal_year: int | None, reference_date: date,
     """Rows of 様式1 for the cases of an already scoped query, in the query's order.
 
     ``fiscal_year`` limits the 管理記録 to that 年度's (None: all of them); ages are as of
-    ``reference_date``. Loaded in batches, so memory stays flat whatever the number of cases.
+    ``reference_date``. Loaded in batches (cases with their woman and companions, then the
+    batch's 管理記録 in one statement), so memory stays flat whatever the number of cases.
     """
-    reviews = Case.reviews
+    review_clause = true()
     if fiscal_year is not None:
         start, end = fiscal_year_range(fiscal_year)
-        reviews = Case.reviews.and_(CaseReview.reviewed_on.between(start, end))
+        review_clause = CaseReview.reviewed_on.between(start, end)
     agencies = dict(db.session.execute(select(Agency.id, Agency.name)).all())
-    query = cases.options(joinedload(Case.woman).selectinload(Woman.companions),
-                          selectinload(reviews)).yield_per(BATCH)
+    query = cases.options(
+        joinedload(Case.woman).selectinload(Woman.companions)).yield_per(BATCH)
+    batch = []
     for case in query:
-        yield _form1_row(case, user, agencies, reference_date)
+        batch.append(case)
+        if len(batch) == BATCH:
+            yield from _form1_batch(batch, review_clause, user, agencies, reference_date)
+            batch = []
+    yield from _form1_batch(batch, review_clause, user, agencies, reference_date)
 
 
-def _form1_row(case: Case, user, agencies: dict, reference_date: date) -> Form1Row:
+def _relationship_labels() -> dict:
+    """続柄 labels translated once per export, not once per companion."""
+    return {member: str(member.label) for member in Relationship}
+
+
+def _form1_batch(cases: list, review_clause, user, agencies: dict, reference_date: date):
+    """The batch's rows; its 管理記録 (those the scope lets through) in date order."""
+    if not cases:
+        return
+    reviews: dict[int, list] = {}
+    for case_id, day, agency_id, situation in db.session.execute(
+            select(CaseReview.case_id, CaseReview.reviewed_on, CaseReview.lead_agency_id,
+                   CaseReview.situation)
+            .where(CaseReview.case_id.in_([c.id for c in cases]), review_clause,
+                   scoping.scope_clause("case_review", user))
+            .order_by(CaseReview.reviewed_on, CaseReview.id)):
+        reviews.setdefault(case_id, []).append((day, agency_id, situation))
+    relationships = _relationship_labels()
+    for case in cases:
+        yield _form1_row(case, reviews.get(case.id, ()), user, agencies, relationships,
+                         reference_date)
+
+
+def _form1_row(case: Case, reviews, user, agencies: dict, relationships: dict,
+               reference_date: date) -> Form1Row:
     woman = case.woman
     people = masking.people_of_case(case)
     birth = woman.birth_date
@@ -138,12 +169,12 @@ def _form1_row(case: Case, user, agencies: dict, reference_date: date) -> Form1R
         birth_date=birth,
         age=age_on(birth, reference_date) if birth and birth <= reference_date else None,
         address=masking.display_value(woman, "address_line", woman.address_line, user) or "",
-        companions=tuple(f"{c.name}（{c.relationship_to_woman.label}）"
+        companions=tuple(f"{c.name}（{relationships[c.relationship_to_woman]}）"
                          for c in woman.companions),
         received_on=case.received_on,
-        reviews=tuple(Review(r.reviewed_on, agencies.get(r.lead_agency_id, ""),
-                             masking.mask_text(r.situation, people, user) or "")
-                      for r in sorted(case.reviews, key=lambda r: (r.reviewed_on, r.id))),
+        reviews=tuple(Review(day, agencies.get(agency_id, ""),
+                             masking.mask_text(situation, people, user) or "")
+                      for day, agency_id, situation in reviews),
         note=masking.mask_text(case.note, people, user) or "",
     )
 
