@@ -7,18 +7,17 @@ import flask_admin.babel
 from flask import Flask, redirect, render_template, request, url_for
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import joinedload
 
-from kyogikai import models
 from kyogikai.admin_views.formatting import format_local_datetime
-from kyogikai.config import INSTANCE_DIR, load_config
+from kyogikai.config import INSTANCE_DIR, load_config, parse_roles, secure_instance_files
 from kyogikai.extensions import babel, csrf, db, login_manager, migrate
 from kyogikai.japanese.wareki import format_wareki_with_western
-from kyogikai.policy import audit
+from kyogikai.policy import audit, resources, sessions
 
 BASE_DIR = Path(__file__).resolve().parent
 TRANSLATIONS_DIR = BASE_DIR / "translations"
@@ -42,6 +41,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(load_config(instance_dir))
     if config:
         app.config.update(config)
+    app.config["TOTP_REQUIRED_ROLES"] = parse_roles(app.config["TOTP_REQUIRED_ROLES"])
+    secure_instance_files(instance_dir, app.config["SQLALCHEMY_DATABASE_URI"])
+    resources.check()  # every resource declared, every personal text column decided
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
@@ -108,12 +110,7 @@ def _init_login(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
 
-    @login_manager.user_loader
-    def load_user(user_id: str):
-        # The agency is shown in the navbar of every page: load it with the user.
-        user = (db.session.get(models.User, int(user_id), options=[joinedload(models.User.agency)])
-                if user_id.isdigit() else None)
-        return user if user is not None and user.is_active else None
+    login_manager.user_loader(sessions.load_user)
 
     from kyogikai.admin_views.auth import bp
 
@@ -149,6 +146,13 @@ def _init_errors(app: Flask) -> None:
 
     def render_error(code: int, message):
         return render_template("errors/error.html", code=code, message=message), code
+
+    @app.errorhandler(413)
+    def too_large(error):
+        limit = app.config["MAX_CONTENT_LENGTH"] / (1024 * 1024)
+        return render_error(413, _("送信された内容が大きすぎます（上限 %(mb)s MB）。この送信では何も保存"
+                                   "されていません。内容を減らして、もう一度送信してください。",
+                                   mb=f"{limit:g}"))
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):

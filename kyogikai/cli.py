@@ -7,8 +7,10 @@ from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
-from kyogikai.models import Agency, Role, User, db
-from kyogikai.policy.authentication import MIN_PASSWORD_LENGTH, hash_password
+from kyogikai.models import Agency, ApprovalReason, Role, User, db
+from kyogikai.policy import accounts
+from kyogikai.policy.authentication import hash_password
+from kyogikai.policy.passwords import password_problems
 
 
 def register_cli(app: Flask) -> None:
@@ -25,12 +27,18 @@ def register_cli(app: Flask) -> None:
 @click.option("--password-stdin", is_flag=True, help="パスワードを標準入力から読む")
 @with_appcontext
 def create_user(login, role, agency, display_name, password_stdin):
-    """利用者アカウントを作成する。パスワードは標準入力からのみ受け付ける。"""
+    """利用者アカウントを作成する。パスワードは標準入力からのみ受け付ける。
+
+    ケースの内容を閲覧できる役割のアカウントは、調整担当者の承認後に使えるようになる。
+    ただし、承認済みの調整担当者がまだいないときの調整担当者（導入時の最初の1人）は、
+    作成と同時に使える。
+    """
     if not password_stdin:
         raise click.UsageError("パスワードは --password-stdin を付けて標準入力から渡してください。")
     password = sys.stdin.readline().rstrip("\r\n")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise click.UsageError(f"パスワードは{MIN_PASSWORD_LENGTH}文字以上にしてください。")
+    problems = password_problems(password, login, (display_name,))
+    if problems:
+        raise click.UsageError("パスワードを受け付けられません: " + " ".join(problems))
     role = Role(role)
     if db.session.scalar(select(User).where(User.login == login)):
         raise click.UsageError(f"ログインID「{login}」は既に使われています。")
@@ -41,11 +49,19 @@ def create_user(login, role, agency, display_name, password_stdin):
             raise click.UsageError(f"関係機関「{agency}」が見つかりません。")
     elif role is Role.agency_staff:
         raise click.UsageError("関係機関担当者には --agency で所属機関を指定してください。")
+    first_coordinator = role is Role.coordinator and accounts.may_bootstrap_coordinator()
     user = User(login=login, display_name=display_name or login, role=role,
                 agency=agency_row, password_hash=hash_password(password), active=True)
     db.session.add(user)
+    if not first_coordinator:
+        accounts.request_approval(user, ApprovalReason.created, requested_by=None)
     db.session.commit()
     click.echo(f"利用者「{login}」（{role.label}）を作成しました。")
+    if first_coordinator:
+        click.echo("承認済みの調整担当者がいなかったため、最初の調整担当者としてすぐに使えます。")
+    elif user.approval_pending is not None:
+        click.echo("ケースの内容を閲覧できる役割のため、調整担当者が「アカウントの承認」で承認するまで"
+                   "ログインできません。")
 
 
 @click.command("demo-data")

@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 export FLASK_APP=kyogikai
+# The demo signs in without an authenticator app; production keeps the default (coordinator).
+export TOTP_REQUIRED_ROLES="${TOTP_REQUIRED_ROLES-}"
 .venv/bin/flask db upgrade
 if .venv/bin/flask demo-data >/tmp/demo-data.$$ 2>&1; then
   cat /tmp/demo-data.$$

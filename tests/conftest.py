@@ -58,6 +58,8 @@ def _create_app(url: str, instance, **config):
         "SECRET_KEY": "test-secret-key",
         "SQLALCHEMY_DATABASE_URI": url,
         "INSTANCE_PATH": str(instance),
+        # No role needs a second factor unless a test says so (tests/test_second_factor.py).
+        "TOTP_REQUIRED_ROLES": "",
         **FAST_ARGON2,
         **config,
     })
@@ -295,6 +297,7 @@ def client(app):
 
 
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+VERSION_RE = re.compile(r'name="version_token"[^>]*value="([^"]*)"')
 
 
 def csrf_token(client, url: str) -> str:
@@ -342,9 +345,16 @@ def login_as(app):
 
 
 def post_form(client, form_url: str, data: dict, target: str | None = None):
-    """Submit a form as a browser would: fetch the page for its CSRF token, then post."""
-    token = csrf_token(client, form_url)
-    return client.post(target or form_url, data={**data, "csrf_token": token})
+    """Submit a form as a browser would: fetch the page for its CSRF token (and, on an edit
+    form, the version of the record it shows), then post."""
+    page = client.get(form_url).get_data(as_text=True)
+    match = CSRF_RE.search(page)
+    assert match, f"no CSRF token on {form_url}"
+    hidden = {"csrf_token": match.group(1)}
+    version = VERSION_RE.search(page)
+    if version:
+        hidden["version_token"] = version.group(1)
+    return client.post(target or form_url, data={**hidden, **data})
 
 
 def user_by_login(login: str) -> User:

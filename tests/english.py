@@ -11,7 +11,7 @@ VISIBLE_ATTRIBUTES = {"title", "placeholder", "aria-label", "alt", "data-placeho
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
         "track", "wbr"}
 # Words that are Japanese usage, not untranslated English.
-ALLOWED = {"ID", "DV", "NPO", "UTC", "CSV", "OK", "Excel", "PDF"}
+ALLOWED = {"ID", "DV", "NPO", "UTC", "CSV", "OK", "Excel", "PDF", "QR"}
 WORD = re.compile(r"[A-Za-z]{2,}")
 
 

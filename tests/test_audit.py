@@ -1,5 +1,7 @@
 """DOMAIN rule 7: each action writes exactly one AuditEvent, and none holds personal values."""
 
+import re
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
@@ -143,3 +145,33 @@ def test_admin_reads_the_log_but_cannot_change_it(login_as, sample):
     assert client.get("/admin/audit_event/export/csv/").status_code == 403
     assert client.post("/admin/audit_event/delete/", data={
         "id": "1", "csrf_token": csrf_token(client, "/admin/")}).status_code == 403
+
+
+def test_a_picker_lookup_that_returns_names_is_recorded(app, login_as, sample):
+    client = login_as("clerk")
+    since = _last_id(app)
+    found = client.get("/admin/case_review/ajax/lookup/?name=case&query=青木").get_json()
+    assert len(found) == 1
+    event = _one(app, since, AuditAction.view_list)
+    assert event.object_type == "case"
+    assert event.detail == f"rows=1;endpoint=ajax_lookup;ids={sample['case']}"
+
+
+def test_the_case_access_log_shows_reads_of_what_hangs_on_the_case(app, login_as, sample):
+    clerk = login_as("clerk")
+    for resource in ("consent", "case_review", "support_record", "role_assignment",
+                     "meeting_case"):
+        assert clerk.get(f"/admin/{resource}/details/?id={sample[resource]}").status_code == 200
+    body = login_as("coordinator").get(
+        f"/admin/case_access_log/?case_id={sample['case']}").get_data(as_text=True)
+    rows = re.findall(r"<td>事務担当テスト（事務担当）</td>\s*<td>([^<]+)</td>\s*<td>記録閲覧</td>",
+                      body)
+    assert sorted(rows) == sorted(["本人同意", "管理記録", "支援経過", "役割分担", "検討ケース"])
+
+
+def test_the_secrecy_confirmation_list_is_audited(app, login_as, sample):
+    client = login_as("coordinator")
+    since = _last_id(app)
+    assert client.get("/admin/address_secrecy/").status_code == 200
+    event = _one(app, since, AuditAction.view_list)
+    assert (event.object_type, event.detail) == ("address_secrecy", "rows=0")

@@ -1,8 +1,9 @@
 """Agencies (要綱 4(1)), members and the coordinator's qualifications (4(3)①)."""
 
+import pytest
 import sqlalchemy as sa
 
-from kyogikai.models import Agency, AgencyCategory, Member, db
+from kyogikai.models import Agency, AgencyCategory, Council, Member, db
 from tests.conftest import post_form
 
 
@@ -55,10 +56,13 @@ def test_five_years_of_support_is_qualification_i(app):
     assert member.lacks_coordinator_qualification
 
 
-def test_council_interval_must_be_one_to_twelve_months(app, login_as, sample):
+@pytest.mark.parametrize("months,saved", [("0", 3), ("13", 3), ("1", 1), ("12", 12)])
+def test_council_interval_must_be_one_to_twelve_months(app, login_as, sample, months, saved):
     client = login_as("admin")
     response = post_form(client, f"/admin/council/edit/?id={sample['council']}", {
         "name": "テスト市地域協議会", "municipality": "テスト市", "coordinating_agency": "1",
-        "review_interval_months": "0"})
-    assert response.status_code == 200
-    assert "1" in response.get_data(as_text=True) and "12" in response.get_data(as_text=True)
+        "review_interval_months": months})
+    refused = "1以上12以下の数値を入力してください。" in response.get_data(as_text=True)
+    assert (response.status_code, refused) == ((302, False) if saved != 3 else (200, True))
+    with app.app_context():
+        assert db.session.get(Council, sample["council"]).review_interval_months == saved

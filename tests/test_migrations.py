@@ -68,3 +68,15 @@ def test_audit_events_are_append_only_in_the_database(migrated_app):
             conn.execute(sa.text(statement))
     with db.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM audit_events")).scalar() == 1
+
+
+def test_every_audit_action_fits_the_migrated_check(migrated_app):
+    """A new AuditAction needs its migration: the CHECK on audit_events.action must accept it."""
+    from kyogikai.models import AuditAction
+
+    with db.engine.begin() as conn:
+        for action in AuditAction:
+            conn.execute(sa.text(
+                "INSERT INTO audit_events (occurred_at, login_attempted, action, object_type, "
+                "outcome, detail, remote_addr) VALUES (CURRENT_TIMESTAMP, '', :action, '', "
+                "'success', '', '')"), {"action": action.value})

@@ -22,6 +22,7 @@ from kyogikai.models import (
     Woman,
     db,
 )
+from kyogikai.policy.resources import RESOURCES
 
 TODAY = date.today()
 SECRET_NAME = "秘密 花子"
@@ -83,24 +84,33 @@ def test_guessed_ids_answer_404_and_reveal_nothing(login_as, sample, other, reso
 @pytest.mark.parametrize("resource", ["case", "woman", "consent", "case_review",
                                       "support_record", "role_assignment", "meeting",
                                       "meeting_case"])
-def test_guessed_ids_on_write_routes_are_refused_and_reveal_nothing(login_as, sample, other,
-                                                                   resource):
+def test_guessed_ids_on_write_routes_are_refused_and_reveal_nothing(app, login_as, sample, other,
+                                                                   resource, monkeypatch):
+    """Scoping holds on the write routes by itself: agency staff are given every right on the
+    resource here, so the matrix lets the requests through and only the scope stops them."""
+    from kyogikai.models import Role
+    from kyogikai.policy.matrix import FULL, MATRIX
     from tests.conftest import csrf_token
 
+    monkeypatch.setitem(MATRIX[resource], Role.agency_staff, FULL)
     client = login_as("agency_staff")
     token = csrf_token(client, "/admin/")
-    responses = [
-        client.get(f"/admin/{resource}/edit/?id={other[resource]}"),
-        client.post(f"/admin/{resource}/delete/", data={"id": other[resource],
-                                                        "csrf_token": token}),
-        client.post(f"/admin/{resource}/action/", data={"action": "delete",
-                                                        "rowid": other[resource],
-                                                        "csrf_token": token}),
-        client.get(f"/admin/{resource}/export/csv/"),
-    ]
-    for response in responses:
-        assert response.status_code == 403
+    # The grant works: the agency's own record opens for editing.
+    assert client.get(f"/admin/{resource}/edit/?id={sample[resource]}").status_code == 200
+    edit = client.get(f"/admin/{resource}/edit/?id={other[resource]}")
+    delete = client.post(f"/admin/{resource}/delete/", data={"id": other[resource],
+                                                             "csrf_token": token})
+    bulk = client.post(f"/admin/{resource}/action/", data={"action": "delete",
+                                                           "rowid": other[resource],
+                                                           "csrf_token": token})
+    export = client.get(f"/admin/{resource}/export/csv/")
+    assert (edit.status_code, delete.status_code, bulk.status_code, export.status_code) == (
+        404, 404, 302, 200)
+    for response in (edit, delete, bulk, export):
         assert not _leaks(response.get_data(as_text=True), other)
+    model = RESOURCES[resource].model
+    with app.app_context():
+        assert db.session.get(model, other[resource]) is not None  # nothing was deleted
 
 
 def test_the_out_of_scope_case_is_visible_to_the_coordinator(login_as, other):
@@ -125,11 +135,23 @@ def test_the_out_of_scope_case_is_visible_to_the_coordinator(login_as, other):
 def test_search_pickers_and_home_reveal_nothing(login_as, sample, other, url):
     url = url.format(number=other["number"])
     response = login_as("agency_staff").get(url)
-    assert response.status_code in (200, 403, 404)
+    assert response.status_code == 200  # answered, not refused: the scope did the work
+    body = response.get_data(as_text=True)
+    if "/ajax/lookup/" in url:
+        assert response.get_json() == []
     # The search box echoes what the person typed; anything beyond that is a leak.
     typed = url.split("=")[-1]
-    assert [t for t in _leaks(response.get_data(as_text=True), other) if t != typed] == []
-    assert 'name="rowid"' not in response.get_data(as_text=True) or "search" not in url
+    assert [t for t in _leaks(body, other) if t != typed] == []
+
+
+@pytest.mark.parametrize("url", [
+    "/admin/case_review/ajax/lookup/?name=case&query=青木",
+    "/admin/case_review/ajax/lookup/?name=case&query={number}",
+    "/admin/case/ajax/lookup/?name=woman&query=アオキ",
+])
+def test_the_same_pickers_find_the_agencys_own_case(login_as, sample, other, url):
+    found = login_as("agency_staff").get(url.format(number=sample["case_number"])).get_json()
+    assert len(found) == 1
 
 
 def test_pickers_still_work_for_the_clerk(login_as, other):
@@ -230,3 +252,23 @@ def test_scoped_count_matches_the_rows(app, login_as, sample, other):
 
             login_user(user_by_login("test-agency_staff"))
             assert view.get_count_query().scalar() == 1
+
+
+def test_fiscal_year_options_come_from_the_cases_the_user_may_see(app, login_as, sample, other):
+    """An agency user is not told, through the 年度 filter, that older cases exist."""
+    import json
+    import re
+
+    with app.app_context():
+        db.session.get(Case, other["case"]).received_on = date(2019, 6, 1)
+        db.session.get(Case, other["case"]).fiscal_year = 2019
+        db.session.commit()
+
+    def years(role):
+        body = login_as(role).get("/admin/case/").get_data(as_text=True)
+        groups = json.loads(re.search(r'id="filter-groups-data"[^>]*>(.*?)</div>', body,
+                                      re.S).group(1))
+        return {int(k) for k, _ in groups["年度"][0]["options"]}
+
+    assert 2019 in years("coordinator")
+    assert min(years("agency_staff")) == 2025

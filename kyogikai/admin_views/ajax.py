@@ -12,7 +12,8 @@ from sqlalchemy.orm import joinedload
 from kyogikai.japanese.kana import fold
 from kyogikai.models import Case, Woman, db
 from kyogikai.models.women import name_matches
-from kyogikai.policy import scoping
+from kyogikai.policy import audit, scoping
+from kyogikai.policy.resources import resource_of
 
 PAGE = 10
 
@@ -37,11 +38,16 @@ class IndexedLoader(QueryAjaxModelLoader):
         raise NotImplementedError
 
     def get_list(self, term, offset=0, limit=PAGE):
+        """One page of matches, recorded: a picker shows names, so its look-ups are reads."""
         term = (term or "").strip()
-        if not term:
+        if not term or len(term) > 100:
             return []
         query = self.get_query().filter(self.search_clause(term))
-        return query.order_by(self.model.id.desc()).offset(offset).limit(min(limit, PAGE)).all()
+        rows = (query.order_by(self.model.id.desc()).offset(offset or 0)
+                .limit(max(1, min(limit or PAGE, PAGE))).all())
+        audit.record_list(resource_of(self.model).name, len(rows), detail="endpoint=ajax_lookup;"
+                          "ids=" + ",".join(str(row.id) for row in rows))
+        return rows
 
 
 class WomanLoader(IndexedLoader):

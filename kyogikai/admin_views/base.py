@@ -15,35 +15,31 @@ from flask_admin.babel import lazy_gettext as admin_lazy_gettext
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.form import AdminModelConverter
 from flask_admin.form import Select2Field
+from flask_admin.helpers import get_redirect_target, is_form_submitted
 from flask_admin.model import typefmt
 from flask_admin.model.form import converts
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import and_, func, inspect
+from sqlalchemy import and_, false, func, inspect, or_
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import MANYTOONE
-from wtforms import validators
+from sqlalchemy.orm import MANYTOONE, ONETOMANY
+from sqlalchemy.orm.exc import StaleDataError
+from wtforms import HiddenField, validators
 from wtforms.validators import ValidationError
 
-from kyogikai.admin_views.formatting import format_local_datetime
+from kyogikai.admin_views import hidden_fields, query_args
+from kyogikai.admin_views.formatting import JST, format_local_datetime
 from kyogikai.admin_views.forms import BaseForm, WarekiDateField
+from kyogikai.exports.cells import content_disposition, neutralise
 from kyogikai.japanese.wareki import format_wareki_with_western
 from kyogikai.models import AuditAction, AuditOutcome, LabeledEnum, db
 from kyogikai.models.integrity import dependents
-from kyogikai.models.women import ADDRESS_FIELDS, AddressMixin, name_matches
-from kyogikai.policy import audit, masking, scoping
-from kyogikai.policy.matrix import (
-    CREATE,
-    DELETE,
-    DETAILS,
-    EDIT,
-    EXPORT,
-    LIST,
-    PERSONAL_RESOURCES,
-    allowed,
-)
+from kyogikai.models.women import AddressMixin, name_matches
+from kyogikai.policy import audit, masking, scoping, versioning
+from kyogikai.policy.matrix import CREATE, DELETE, DETAILS, EDIT, EXPORT, LIST, allowed
+from kyogikai.policy.resources import ADDRESS, FREE_TEXT, RESOURCES, resource_of, text_columns
 
 # Flask-Admin endpoint → the matrix action it needs. An endpoint not here is refused.
 ENDPOINT_ACTIONS = {
@@ -83,6 +79,7 @@ COMMON_LABELS = {
     "lead_agency": _l("主担当機関"),
 }
 
+BOOKKEEPING = ("version", "updated_by_id")
 POLICY_FLAGS = ("can_create", "can_edit", "can_delete", "can_export", "can_view_details")
 
 
@@ -115,20 +112,52 @@ def type_formatters() -> dict:
     return formatters
 
 
-def changed_field_names(model, is_created: bool) -> list[str]:
-    """Names of the attributes a save changes (never their values), for the audit trail."""
-    state = inspect(model)
+def _changed_columns(record, is_created: bool) -> list[str]:
+    state = inspect(record)
     names = []
     for attr in state.mapper.column_attrs:
-        if attr.key in ("created_at", "updated_at", "search_text"):
+        if attr.key in ("created_at", "updated_at", "search_text", "version", "updated_by_id"):
             continue
         history = state.attrs[attr.key].history
         if history.has_changes() and (not is_created or history.added[0] not in (None, "")):
             names.append(attr.key)
+    return names
+
+
+def changed_field_names(model, is_created: bool) -> list[str]:
+    """Names of the attributes a save changes (never their values), for the audit trail.
+
+    Records edited inline with this one (a woman's companions) are named through it:
+    ``companions.phone``, ``companions.deleted``.
+    """
+    state = inspect(model)
+    names = _changed_columns(model, is_created)
     for rel in state.mapper.relationships:
         if state.attrs[rel.key].history.has_changes():
             names.append(rel.key)
-    return names
+        if rel.direction is ONETOMANY and rel.cascade.delete_orphan:
+            for child in getattr(model, rel.key):
+                child_state = inspect(child)
+                if child in db.session.deleted:
+                    names.append(f"{rel.key}.deleted")
+                else:
+                    names += [f"{rel.key}.{name}" for name in _changed_columns(
+                        child, child_state.pending or child_state.transient)]
+    return list(dict.fromkeys(names))
+
+
+def unify_line_breaks(record) -> None:
+    """A browser sends CRLF; text is kept with LF, so re-sending it unchanged changes nothing."""
+    if resource_of(record) is None:
+        return
+    state = inspect(record)
+    for column in text_columns(type(record)):
+        history = state.attrs[column.key].history
+        value = history.added[0] if history.added else None
+        if isinstance(value, str) and "\r" in value:
+            unified = value.replace("\r\n", "\n").replace("\r", "\n")
+            stored = history.deleted[0] if history.deleted else None
+            setattr(record, column.key, stored if unified == stored else unified)
 
 
 def _required(relationship_attribute) -> bool:
@@ -147,6 +176,23 @@ def deny(name: str, resource: str):
     audit.record(AuditAction.denied, outcome=AuditOutcome.denied, object_type=resource,
                  detail=f"endpoint={name}")
     abort(403)
+
+
+class VersionField(HiddenField):
+    """The version of the record the form was drawn from (optimistic locking). It is compared on
+    save (``validate_form``) and never written to the record by ``populate_obj``."""
+
+    def populate_obj(self, obj, name):
+        pass
+
+
+def stale_message(model, record_id) -> str:
+    last = versioning.last_save(model, record_id)
+    who = str(last.user) if last.user is not None else _("他の利用者")
+    when = format_local_datetime(last.at) if last.at is not None else "―"
+    return _("保存できませんでした。この画面を開いた後に、%(who)s が %(when)s にこの記録を保存して"
+             "います。あなたの入力内容は画面に残してあります。最新の内容（別の画面で開けます）と見比べ、"
+             "必要なら直してから、もう一度保存してください。", who=who, when=when)
 
 
 class PolicyMixin:
@@ -170,6 +216,51 @@ class PolicyMixin:
 
     def inaccessible_callback(self, name, **kwargs):
         return deny(name, self.resource)
+
+    # The same rails for custom screens as for the generated ones: every query of case content
+    # starts scoped, every record is fetched scoped (404 otherwise) and audited, every list is
+    # audited, and everything shown goes through masking.
+
+    def scoped_select(self, resource: str | None = None):
+        """``SELECT <model> WHERE <the user's scope>`` for a declared resource (default: this
+        screen's). Add your own filters, order and options to it."""
+        return scoping.scoped_select(resource or self.resource)
+
+    def get_one_or_404(self, resource: str, record_id):
+        """The record of ``resource`` with that id, if the user may see it; otherwise a 404,
+        the same for a missing and an out-of-scope id, recorded. A read of personal data is
+        recorded too. ``record_id`` may be the raw query-string value: anything that is not a
+        plain id (「²」, 2^64, 「abc」) is a 404 as well."""
+        value = scoping.parse_id(record_id)
+        record = scoping.get_visible(resource, value) if value is not None else None
+        if record is None:
+            audit.record_not_found(resource, value)
+            abort(404)
+        if request.method == "GET":
+            audit.record_read(resource, value)
+        return record
+
+    def id_arg(self, name: str = "id") -> int:
+        """A query-string id that must be a plain id (ASCII digits, in range), else 404."""
+        value = scoping.parse_id(request.args.get(name, ""))
+        if value is None:
+            abort(404)
+        return value
+
+    def audit_list(self, resource: str, rows: int, total: int | None = None,
+                   detail: str = "") -> None:
+        """Record that the user saw a list of ``rows`` records of ``resource``."""
+        audit.record_list(resource, rows, total, detail=detail)
+
+    @staticmethod
+    def shown(record, name: str):
+        """Field ``name`` of ``record`` as the user may see it (住所秘匿 applied)."""
+        return masking.shown(record, name)
+
+    @staticmethod
+    def masked(text):
+        """Any text with the hidden addresses the user may not see replaced by the mask."""
+        return masking.mask_free_text(text)
 
 
 class JapaneseModelConverter(AdminModelConverter):
@@ -215,6 +306,8 @@ class SecureModelView(PolicyMixin, ModelView):
 
     form_base_class = BaseForm
     model_form_converter = JapaneseModelConverter
+    # Flask-Admin's list with each row's version sent along with bulk actions.
+    list_template = "admin/model/list_versioned.html"
     can_set_page_size = True
     page_size = 50
     page_size_options = (20, 50, 100)
@@ -233,13 +326,53 @@ class SecureModelView(PolicyMixin, ModelView):
             raise TypeError(f"{cls.__name__} declares {declared}; access comes from policy.matrix")
 
     def __init__(self, model, session, **kwargs):  # session: the Flask-SQLAlchemy db object
+        declared = resource_of(model)
+        if declared is None:
+            raise TypeError(f"{model.__name__} is not declared in policy/resources.py")
+        if "resource" in type(self).__dict__:
+            raise TypeError(f"{type(self).__name__} declares resource; it comes from the model's "
+                            "declaration in policy/resources.py")
+        self.resource = declared.name
         if self.column_type_formatters is None:
             self.column_type_formatters = type_formatters()
             self.column_type_formatters_detail = type_formatters()
             self.column_type_formatters_export = type_formatters()
         self.column_choices = {**self._enum_choices(model), **(self.column_choices or {})}
         self.column_labels = {**COMMON_LABELS, **(self.column_labels or {})}
+        # Optimistic-locking bookkeeping is never a column, a details row or a form field.
+        for option in ("column_exclude_list", "column_details_exclude_list",
+                       "column_export_exclude_list", "form_excluded_columns"):
+            setattr(self, option, [*(getattr(self, option, None) or ()), *BOOKKEEPING])
         super().__init__(model, session, **kwargs)
+        self._refuse_oracles()
+
+    def _refuse_oracles(self) -> None:
+        """At start-up: a masked column may not be sorted or filtered on (the order or the count
+        would spell the hidden text), and an address column may not be searched."""
+        problems = []
+        for entry in self.column_sortable_list or ():
+            path = entry if isinstance(entry, str) else entry[1]
+            if isinstance(path, str) and self._rule_of_path(path) in (FREE_TEXT, ADDRESS):
+                problems.append(f"sorts by {path}")
+        for flt in self.column_filters or ():
+            column = flt if isinstance(flt, str) else getattr(flt, "column", None)
+            key = column if isinstance(column, str) else getattr(column, "key", None)
+            owner = getattr(column, "class_", self.model)
+            declared = resource_of(owner) if isinstance(owner, type) else None
+            if key and declared and declared.text_rule(key) in (FREE_TEXT, ADDRESS):
+                problems.append(f"filters on {key}")
+        for entry in self.column_searchable_list or ():
+            if isinstance(entry, str) and self._rule_of_path(entry) == ADDRESS:
+                problems.append(f"searches {entry}")
+        if problems:
+            raise TypeError(f"{type(self).__name__}: a masked column " + ", ".join(problems))
+
+    def _rule_of_path(self, path: str):
+        model, *relations, key = [self.model, *path.split(".")]
+        for name in relations:
+            model = getattr(model, name).property.mapper.class_
+        declared = resource_of(model)
+        return declared.text_rule(key) if declared is not None else None
 
     def _refresh_cache(self):
         super()._refresh_cache()
@@ -283,6 +416,7 @@ class SecureModelView(PolicyMixin, ModelView):
         action = {**ENDPOINT_ACTIONS, **self.endpoint_actions}.get(name)
         if not current_user.is_authenticated or action is None or not self.allows(action):
             return deny(name, self.resource)
+        query_args.refuse_hostile(self, name)
         return super()._handle_view(name, **kwargs)
 
     @action("delete", admin_lazy_gettext("Delete"),
@@ -301,6 +435,20 @@ class SecureModelView(PolicyMixin, ModelView):
         name = request.form.get("action", "")
         if name not in self._actions_data or not self.is_action_allowed(name):
             return deny(f"action:{name}", self.resource)
+        if versioning.is_versioned(self.model):
+            records = self.selected_records(request.form.getlist("rowid"))
+            try:
+                versioning.check_all(records, versioning.versions_posted(
+                    request.form.getlist("rowversion")))
+            except versioning.StaleEdit as stale:
+                last = versioning.last_save(stale.model, stale.record_id)
+                record = next(r for r in records if r.id == stale.record_id)
+                flash(_("何も変更していません。一覧を表示した後に、%(who)s が %(when)s に「%(record)s」を"
+                        "保存しています。一覧を開き直して確かめてから、もう一度操作してください。",
+                        who=str(last.user) if last.user is not None else _("他の利用者"),
+                        when=format_local_datetime(last.at) if last.at is not None else "―",
+                        record=str(record)), "error")
+                return redirect(get_redirect_target() or self.get_url(".index_view"))
         return super().handle_action(return_view)
 
     def is_action_allowed(self, name):
@@ -314,9 +462,6 @@ class SecureModelView(PolicyMixin, ModelView):
     name_search_column: str | None = None
     search_placeholder_text = None
 
-    # Free-text columns → the people (woman, companions) whose hidden addresses must not show
-    # in them if someone typed one in (minutes, 状況等, notes).
-    masked_text_fields: dict = {}
     # When set, an existing record's form offers only these columns (history stays as decided).
     form_edit_columns: tuple | None = None
 
@@ -324,14 +469,44 @@ class SecureModelView(PolicyMixin, ModelView):
         return scoping.scope(super().get_query().options(*self.list_query_options), self.resource)
 
     def get_edit_form(self):
+        """The edit form, with the record's version carried in a hidden field."""
         if not self.form_edit_columns:
-            return super().get_edit_form()
-        declared = self.form_columns
-        self.form_columns = self.form_edit_columns
+            form_class = super().get_edit_form()
+        else:
+            declared = self.form_columns
+            self.form_columns = self.form_edit_columns
+            try:
+                form_class = self.scaffold_form()
+            finally:
+                self.form_columns = declared
+        if versioning.is_versioned(self.model):
+            form_class = type(form_class.__name__, (form_class,), {"version_token": VersionField()})
+        return form_class
+
+    def validate_form(self, form):
+        """A save drawn from an older version of the record is refused (nothing is written), with
+        who saved in between and when; the form keeps what was typed and now carries the current
+        version, so saving again is a deliberate choice."""
+        valid = super().validate_form(form)
+        token, obj = getattr(form, "version_token", None), getattr(form, "_obj", None)
+        if token is None or obj is None or not is_form_submitted():
+            return valid
         try:
-            return self.scaffold_form()
-        finally:
-            self.form_columns = declared
+            versioning.check(obj, token.data)
+        except versioning.StaleEdit:
+            flash(stale_message(type(obj), obj.id), "error")
+            token.data = str(obj.version)
+            return False
+        return valid
+
+    def selected_records(self, ids) -> list:
+        """The records a bulk action names, through the scoped query (ids arrive as strings)."""
+        pk = self.model.__mapper__.primary_key[0]
+        try:
+            typed = [pk.type.python_type(value) for value in ids]
+        except (TypeError, ValueError):
+            abort(404)
+        return self.get_query().filter(pk.in_(typed)).all() if typed else []
 
     def _order_by(self, query, joins, sort_joins, sort_field, sort_desc):
         """Sort through a required many-to-one (a case's woman) with an inner join: the same
@@ -362,10 +537,43 @@ class SecureModelView(PolicyMixin, ModelView):
         return super().search_placeholder()
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
-        if self.name_search_column is None:
+        """Private Flask-Admin hook, overridden for two reasons: a woman's name goes through the
+        gram index (not LIKE over every row), and for readers who see masks a free-text column
+        is searched in its masked form, so the count never tells whether a hidden address
+        matched (a nonsense string and a hidden fragment find the same)."""
+        terms = query_args.search_terms(search)
+        if not terms:
+            return query, count_query, joins, count_joins
+        if self.name_search_column is not None:
+            clause = self.search_clause(" ".join(terms))
+        elif self._masked_search_columns() and not masking.may_see_hidden():
+            ids = self._ids_matching_masked(terms)
+            clause = self.model.id.in_(ids) if ids else false()
+        else:
             return super()._apply_search(query, count_query, joins, count_joins, search)
-        clause = self.search_clause(search)
         return query.filter(clause), count_query.filter(clause), joins, count_joins
+
+    def _masked_search_columns(self) -> list[str]:
+        free = RESOURCES[self.resource].free_text
+        return [field.key for field, path in (self._search_fields or ()) if field.key in free]
+
+    def _ids_matching_masked(self, terms: list[str]) -> list[int]:
+        """Rows (in scope) whose searchable text, as this reader sees it, holds every term.
+        The database narrows the candidates with LIKE on the stored text; the masked text
+        decides. Meant for the small tables with free-text search (会議), not the ledger."""
+        fields = [field for field, _path in self._search_fields]
+        free = set(self._masked_search_columns())
+        query = self.get_query().with_entities(self.model.id, *fields)
+        for term in terms:
+            query = query.filter(or_(*(field.ilike(f"%{_escape_like(term)}%", escape="\\")
+                                       for field in fields)))
+        found = []
+        for row_id, *values in query:
+            shown = [(masking.mask_free_text(v) if f.key in free else v) or ""
+                     for f, v in zip(fields, values, strict=True)]
+            if all(any(term.casefold() in text.casefold() for text in shown) for term in terms):
+                found.append(row_id)
+        return found
 
     def search_clause(self, search: str):
         """Every space-separated term must match the woman's names (gram index, folded)."""
@@ -374,31 +582,53 @@ class SecureModelView(PolicyMixin, ModelView):
 
     def on_model_change(self, form, model, is_created):
         """Every save: policy first (before anything can autoflush the form's changes away),
-        then the view's own domain checks, then the model's rules."""
+        then the view's own domain checks, then the model's rules.
+
+        For every record the save touches (the record and those edited inline with it): a field
+        the user sees masked keeps its stored value whatever was posted; CRLF is stored as LF;
+        a 住所秘匿 checkbox files a request; free text that spells a hidden address is refused.
+        """
         with db.session.no_autoflush:
-            self._keep_masked_text(model)
-            for obj in list(db.session.new) + list(db.session.dirty):
-                if isinstance(obj, AddressMixin):
-                    masking.route_flag_edit(obj)
+            touched = [*db.session.new, *db.session.dirty]
+            for record in touched:
+                masking.keep_hidden_values(record)
+                unify_line_breaks(record)
+                if isinstance(record, AddressMixin):
+                    masking.route_flag_edit(record)
+            self._refuse_hidden_addresses(form, model, touched)
             g.audit_changed_fields = changed_field_names(model, is_created)
+            if not is_created:
+                g.saving_record = (type(model), model.id)
+                versioning.claim(model)
         self.check_change(model, is_created)
         problems = model.problems() if hasattr(model, "problems") else []
         if problems:
             raise ValidationError("".join(str(p) for p in problems))
         super().on_model_change(form, model, is_created)
 
+    def _refuse_hidden_addresses(self, form, model, touched) -> None:
+        """Refuse the save, naming each field that spells a hidden address; the form keeps
+        what was typed so the person can replace the address with 「（秘匿住所）」."""
+        messages = []
+        for record in touched:
+            for name in masking.text_problems(record):
+                field = form._fields.get(name) if record is model else None
+                label = field.label.text if field is not None else self._label(record, name)
+                message = masking.refusal_message(label)
+                if field is not None:
+                    field.errors = [*field.errors, message]
+                messages.append(message)
+        if messages:
+            form._errors = None  # WTForms caches form.errors; the page must show these
+            raise ValidationError("".join(dict.fromkeys(messages)))
+
+    def _label(self, record, name: str) -> str:
+        declared = resource_of(record)
+        prefix = f"{declared.label}の" if declared is not None and record is not None else ""
+        return f"{prefix}{self.column_labels.get(name, name)}"
+
     def check_change(self, model, is_created):
         """Domain rules a view adds (the consent gate …); raise ValidationError to refuse."""
-
-    def _keep_masked_text(self, model):
-        """Free text sent back exactly as it was shown masked keeps its real content."""
-        state = inspect(model)
-        for name, owners in self.masked_text_fields.items():
-            history = state.attrs[name].history
-            if history.deleted and history.added:
-                old = history.deleted[0]
-                if history.added[0] == masking.mask_text(old, owners(model)) != old:
-                    setattr(model, name, old)
 
     def after_model_change(self, form, model, is_created):
         super().after_model_change(form, model, is_created)
@@ -413,6 +643,14 @@ class SecureModelView(PolicyMixin, ModelView):
                      object_id=self.get_pk_value(model), with_change=True)
 
     def delete_model(self, model):
+        if versioning.is_versioned(model):
+            g.saving_record = (type(model), model.id)
+            if "version" in request.form:  # a delete button that says which version it saw
+                try:
+                    versioning.check(model, request.form["version"])
+                except versioning.StaleEdit:
+                    flash(stale_message(type(model), model.id), "error")
+                    return False
         blocking = dependents(model)
         if blocking:
             what = "、".join(f"{label}（{count}件）" for label, count in blocking)
@@ -422,6 +660,11 @@ class SecureModelView(PolicyMixin, ModelView):
         return super().delete_model(model)
 
     def handle_view_exception(self, exc):
+        if isinstance(exc, StaleDataError | versioning.StaleEdit) and "saving_record" in g:
+            # Two saves raced past validate_form; the database let only the first one through.
+            db.session.rollback()
+            flash(stale_message(*g.pop("saving_record")), "error")
+            return True
         if isinstance(exc, IntegrityError):
             flash(_("同じ内容の記録が既にあるか、関連する記録と矛盾するため保存できませんでした。"),
                   "error")
@@ -431,32 +674,25 @@ class SecureModelView(PolicyMixin, ModelView):
     def get_one(self, id):
         """Through get_query, so row scoping holds here too; a missing id is a plain 404."""
         pk = self.model.__mapper__.primary_key[0]
-        try:
-            value = pk.type.python_type(id)
-        except (TypeError, ValueError):
-            abort(404)
-        record = self.get_query().filter(pk == value).one_or_none()
+        value = scoping.parse_id(id)
+        record = (self.get_query().filter(pk == value).one_or_none()
+                  if value is not None else None)
         if record is None:
-            # Missing or out of scope: the same 404, recorded, revealing nothing.
-            audit.record(AuditAction.denied, outcome=AuditOutcome.denied,
-                         object_type=self.resource, object_id=value,
-                         detail=f"endpoint={request.endpoint};not_found_or_out_of_scope")
+            # Missing, out of scope or no id at all: the same 404, recorded, revealing nothing.
+            audit.record_not_found(self.resource, value)
             abort(404)
-        if request.method == "GET" and self.resource in PERSONAL_RESOURCES:
-            audit.record(AuditAction.view_record, object_type=self.resource, object_id=value,
-                         detail=f"endpoint={request.endpoint}")
+        if request.method == "GET":
+            audit.record_read(self.resource, value)
         return record
 
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
                  page_size=None):
         count, rows = super().get_list(page, sort_column, sort_desc, search, filters,
                                        execute=execute, page_size=page_size)
-        if execute and self.resource in PERSONAL_RESOURCES:
+        if execute and RESOURCES[self.resource].personal:
             exporting = (request.endpoint or "").endswith(".export")
-            audit.record(AuditAction.export if exporting else AuditAction.view_list,
-                         object_type=self.resource,
-                         detail=f"rows={len(rows)};total={count}"
-                         + (f";format={request.view_args.get('export_type')}" if exporting else ""))
+            audit.record_list(self.resource, len(rows), count, export_format=(
+                request.view_args.get("export_type", "") if exporting else ""))
         return count, rows
 
     def list_as_shown(self):
@@ -484,59 +720,65 @@ class SecureModelView(PolicyMixin, ModelView):
 
     def _get_list_value(self, context, model, name, column_formatters, column_type_formatters):
         """One choke point for list, details and export cells: 住所秘匿 is masked here."""
-        if name in masking.MASKED_NAMES and masking.is_masked(model):
+        if masking.hides_field(model, name):
             return masking.MASK
         value = super()._get_list_value(context, model, name, column_formatters,
                                         column_type_formatters)
-        if name in self.masked_text_fields:
-            value = masking.mask_text(value, self.masked_text_fields[name](model))
+        value = masking.shown_value(model, name, value)
         if context is None and isinstance(value, Markup):
             # Export: a cell a list shows as HTML becomes its text in the CSV.
             value = value.replace(Markup("<br>"), " ").striptags()
         return value
 
+    def get_export_value(self, model, name):
+        """A cell a spreadsheet would run as a formula (=, +, -, @, tab, CR) is neutralised."""
+        return neutralise(super().get_export_value(model, name))
+
+    # Private Flask-Admin hook: the CSV writer itself; wrapped for the BOM and the file name.
     def _export_csv(self, return_url):
-        """CSV that Excel on a Japanese PC opens without mojibake: UTF-8 with a BOM."""
+        """CSV that Excel on a Japanese PC opens without mojibake: UTF-8 with a BOM, and a
+        Japanese file name (Flask-Admin's secure_filename would strip it to nothing)."""
         response = super()._export_csv(return_url)
         response.response = chain(["\ufeff"], response.response)
         response.mimetype = "text/csv"
         response.charset = "utf-8"
+        response.headers["Content-Disposition"] = content_disposition(self.get_export_name("csv"))
         return response
 
     def get_export_name(self, export_type="csv"):
-        return f"{self.endpoint}_{date.today():%Y%m%d}.{export_type}"
+        """The screen's Japanese name and today's date in Japan: ケース進行管理台帳_20261128.csv."""
+        return f"{self.name}_{datetime.now(JST):%Y%m%d}.{export_type}"
 
     def edit_form(self, obj=None):
-        """Masked addresses stay masked in the form; the mask is never saved back."""
+        """Fields the user sees masked are shown as text, not inputs (hidden_fields.py). A
+        freshly drawn form carries the record's version."""
         form = super().edit_form(obj)
-        for name, owners in self.masked_text_fields.items():
-            field = getattr(form, name, None)
-            original = getattr(obj, name, None)
-            if field is not None and original and field.data == original:
-                masked = masking.mask_text(original, owners(obj))
-                if masked != original:
-                    field.data = masked
-                    field.render_kw = {**(field.render_kw or {}), "readonly": True}
-        for record, fields in self._address_forms(form, obj):
-            if masking.is_masked(record):
-                for name in ADDRESS_FIELDS:
-                    if name in fields and fields[name].data:
-                        fields[name].data = masking.MASK
-                        fields[name].render_kw = {**(fields[name].render_kw or {}),
-                                                  "readonly": True}
+        token = getattr(form, "version_token", None)
+        if token is not None and obj is not None and not is_form_submitted():
+            token.data = str(obj.version)
+        hidden_fields.show_hidden_as_text(form, obj)
         return form
 
-    @staticmethod
-    def _address_forms(form, obj):
-        """(record, its fields) for the main record and each inline companion."""
-        found = [(obj, form._fields)] if obj is not None else []
-        for field in form:
-            for entry in getattr(field, "entries", ()):
-                record = getattr(entry, "object_data", None)
-                if record is not None and hasattr(entry, "form"):
-                    found.append((record, entry.form._fields))
-        return found
+
+def _escape_like(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 class SecureView(PolicyMixin, BaseView):
-    """Base of the custom (non-CRUD) screens."""
+    """Base of the custom (non-CRUD) screens: declare ``resource`` (a name in
+    policy/resources.py, whose grants decide who reaches the screen) and use the helpers of
+    PolicyMixin for every query, record, list and value shown.
+
+    Templates rendered with ``self.render`` get ``shown(record, field)`` and ``masked(text)``.
+    """
+
+    def __init__(self, *args, **kwargs):
+        if self.resource not in RESOURCES:
+            raise TypeError(f"{type(self).__name__}.resource {self.resource!r} is not declared "
+                            "in policy/resources.py")
+        super().__init__(*args, **kwargs)
+
+    def render(self, template, **kwargs):
+        kwargs.setdefault("shown", masking.shown)
+        kwargs.setdefault("masked", masking.mask_free_text)
+        return super().render(template, **kwargs)

@@ -32,7 +32,7 @@ from kyogikai.models import Case, CaseReview, RoleAssignment, SupportRecord
 from kyogikai.models.cases import is_review_overdue
 from kyogikai.models.council import review_interval_months
 from kyogikai.models.women import name_matches
-from kyogikai.policy import forms, masking
+from kyogikai.policy import forms
 from kyogikai.policy.matrix import EXPORT, LIST, allowed
 
 CASE_LABELS = {
@@ -82,8 +82,6 @@ def _access_log_link(view, context, model, name):
 class CaseView(SecureModelView):
     """The ledger: one row per case, the columns of 様式1, filtered and sorted on indexes."""
 
-    resource = "case"
-    masked_text_fields = {"note": masking.people_of_case, "end_reason": masking.people_of_case}
 
     column_list = ("number", "woman", "birth", "received_on", "status", "levels", "lead_agency",
                    "last_review_on")
@@ -116,7 +114,8 @@ class CaseView(SecureModelView):
         "urgency",
         DateGreaterFilter(Case.received_on, _l("相談受理年月日（この日より後）")),
         DateSmallerFilter(Case.received_on, _l("相談受理年月日（この日より前）")),
-        FiscalYearFilter(Case.fiscal_year, _l("年度"), first_year_column=Case.fiscal_year),
+        FiscalYearFilter(Case.fiscal_year, _l("年度"), first_year_column=Case.fiscal_year,
+                         resource="case"),
     )
     name_search_column = "woman_id"
     column_searchable_list = ("number",)
@@ -196,7 +195,6 @@ class CaseView(SecureModelView):
 class RoleAssignmentView(SecureModelView):
     """役割分担 history: rows are ended (終了日), not rewritten; agency and function are fixed."""
 
-    resource = "role_assignment"
 
     column_list = ("case", "agency", "function", "valid_from", "valid_to", "meeting")
     column_sortable_list = (("case", "case.number"), "valid_from", "valid_to")
@@ -214,9 +212,6 @@ class RoleAssignmentView(SecureModelView):
 class CaseReviewView(SecureModelView):
     """管理記録 (様式1): at each meeting, the lead agency then, the situation and the policy."""
 
-    resource = "case_review"
-    masked_text_fields = {"situation": lambda m: masking.people_of_case(m.case),
-                          "support_policy": lambda m: masking.people_of_case(m.case)}
 
     column_list = ("case", "reviewed_on", "meeting", "lead_agency", "risk_level", "urgency")
     column_sortable_list = (("case", "case.number"), "reviewed_on")
@@ -235,8 +230,6 @@ class CaseReviewView(SecureModelView):
 class SupportRecordView(SecureModelView):
     """支援経過: what each agency did, day by day."""
 
-    resource = "support_record"
-    masked_text_fields = {"content": lambda m: masking.people_of_case(m.case)}
 
     column_list = ("case", "recorded_on", "agency", "kind")
     column_sortable_list = (("case", "case.number"), "recorded_on")

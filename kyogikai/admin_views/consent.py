@@ -20,7 +20,6 @@ def _state(view, context, model, name):
 
 
 class ConsentView(SecureModelView):
-    resource = "consent"
 
     column_list = ("woman", "purpose", "agencies", "obtained_on", "valid_until", "withdrawn_on",
                    "state")

@@ -13,7 +13,6 @@ from kyogikai.models import Member
 
 
 class AgencyView(SecureModelView):
-    resource = "agency"
 
     column_list = ("name", "category", "member_from", "member_to", "contact_person", "phone")
     column_searchable_list = ("name",)
@@ -45,7 +44,6 @@ def _qualification(view, context, model, name):
 
 
 class MemberView(SecureModelView):
-    resource = "member"
 
     column_list = ("name", "agency", "title", "pledge_date", "is_coordinator", "qualification")
     column_sortable_list = ("name", "furigana", "pledge_date")
@@ -85,7 +83,6 @@ class MemberView(SecureModelView):
 
 
 class CouncilView(SecureModelView):
-    resource = "council"
 
     column_list = ("name", "municipality", "coordinating_agency", "review_interval_months")
     column_labels = {
@@ -99,7 +96,6 @@ class CouncilView(SecureModelView):
 
 
 class ConcernView(SecureModelView):
-    resource = "concern"
 
     column_list = ("name", "sort_order")
     column_default_sort = "sort_order"

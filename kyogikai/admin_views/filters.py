@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from kyogikai.japanese.fiscal import fiscal_year
 from kyogikai.japanese.wareki import wareki_year_label
 from kyogikai.models import Agency, db
+from kyogikai.policy import scoping
 
 
 def agency_options():
@@ -26,29 +27,32 @@ class AgencyFilter(FilterEqual):
         super().__init__(column, name, options=agency_options)
 
     def validate(self, value):
-        return str(value).isdigit()
+        return scoping.parse_id(value) is not None  # 「²」 passes str.isdigit but not int()
 
     def clean(self, value):
-        return int(value)
+        return scoping.parse_id(value)
 
 
 class FiscalYearFilter(BaseSQLAFilter):
-    """年度 (April–March) on an indexed integer column, offered from the oldest year to this one."""
+    """年度 (April–March) on an indexed integer column, offered from the oldest year among the
+    records the user may see to this one (an agency user is not told of older years)."""
 
-    def __init__(self, column, name, first_year_column):
+    def __init__(self, column, name, first_year_column, resource: str):
         self.first_year_column = first_year_column
+        self.resource = resource
         super().__init__(column, name, options=self.year_options)
 
     def year_options(self):
         if not has_app_context():
             return []
         current = fiscal_year(date.today())
-        first = db.session.scalar(select(func.min(self.first_year_column))) or current
+        first = db.session.scalar(scoping.scope(select(func.min(self.first_year_column)),
+                                                self.resource)) or current
         return [(str(fy), wareki_year_label(fy) + f"（{fy}年度）")
                 for fy in range(max(current, first), first - 1, -1)]
 
     def validate(self, value):
-        return str(value).isdigit()
+        return value.isascii() and value.isdigit() and len(value) == 4
 
     def apply(self, query, value, alias=None):
         return query.filter(self.get_column(alias) == int(value))

@@ -32,11 +32,21 @@ class _WTFormsJapanese:
 
 
 class BaseForm(FlaskForm):
-    """Flask-Admin's form_base_class: CSRF-protected (with CSRFProtect), messages in Japanese."""
+    """Flask-Admin's form_base_class: CSRF-protected (with CSRFProtect), messages in Japanese.
+
+    Keeps the edited record as ``_obj``, as Flask-Admin's own BaseForm does: its ``Unique``
+    validator compares against it, and without it every save of a record with a unique column
+    (an account, a 関係機関, a 主訴区分, a 様式2/3) was refused as a duplicate of itself.
+    """
 
     class Meta:
         def get_translations(self, form):
             return _WTFormsJapanese()
+
+    def __init__(self, *args, **kwargs):
+        # (formdata, obj, …) as WTForms orders them; formdata is left to FlaskForm's default.
+        self._obj = kwargs.get("obj", args[1] if len(args) > 1 else None)
+        super().__init__(*args, **kwargs)
 
 
 class WarekiDateField(StringField):

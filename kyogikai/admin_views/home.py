@@ -13,7 +13,7 @@ from kyogikai.japanese.wareki import wareki_year_label
 from kyogikai.models import Case, Companion, Meeting, MeetingKind, Woman, db
 from kyogikai.models.cases import ENDED_STATUSES, overdue_clause
 from kyogikai.models.council import review_interval_months
-from kyogikai.policy import scoping
+from kyogikai.policy import accounts, scoping
 from kyogikai.policy.matrix import LIST, allowed
 
 
@@ -59,6 +59,11 @@ class HomeView(PolicyMixin, AdminIndexView):
             panels.append({"label": _l("住所秘匿の確認待ち（別の調整担当者の確認が必要）"),
                            "number": pending, "link": url_for("address_secrecy.index"),
                            "warn": pending > 0})
+        if self._may("account_approval"):
+            waiting = len(accounts.pending_accounts())
+            panels.append({"label": _l("アカウントの承認待ち（別の調整担当者の承認が必要）"),
+                           "number": waiting, "link": url_for("account_approval.index"),
+                           "warn": waiting > 0})
         return panels
 
     @staticmethod

@@ -5,13 +5,10 @@ from wtforms.validators import ValidationError
 
 from kyogikai.admin_views.ajax import CaseLoader
 from kyogikai.admin_views.base import SecureModelView
-from kyogikai.policy import consent, masking, scoping
+from kyogikai.policy import consent, scoping
 
 
 class MeetingView(SecureModelView):
-    resource = "meeting"
-    masked_text_fields = {name: masking.people_of_meeting
-                          for name in ("agenda", "minutes", "decisions")}
 
     column_list = ("held_on", "kind", "place", "agencies", "next_meeting_on")
     column_details_list = ("kind", "held_on", "place", "agencies", "members", "cases", "agenda",
@@ -51,7 +48,6 @@ class MeetingView(SecureModelView):
 class MeetingCaseView(SecureModelView):
     """検討ケース: a case on a meeting's agenda, behind the consent gate (DOMAIN rule 1)."""
 
-    resource = "meeting_case"
 
     column_list = ("meeting", "case", "consent_override_reason", "note")
     column_details_list = ("meeting", "case", "note", "consent_override_reason",

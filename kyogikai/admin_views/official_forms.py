@@ -67,11 +67,6 @@ class OfficialFormsView(SecureView):
 
     resource = "forms"
 
-    def is_accessible(self) -> bool:
-        return current_user.is_authenticated and (
-            any(policy.may_export(form, current_user) for form in policy.FORMS)
-            or policy.may_preview_figures(current_user))
-
     def _year(self) -> int | None:
         """The 年度 asked for (default this one); None, with a message, when it is not one."""
         text = request.args.get("fiscal_year", "").strip()

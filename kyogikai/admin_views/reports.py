@@ -32,7 +32,6 @@ class CostLineInline(InlineFormAdmin):
 
 
 class BusinessPlanView(SecureModelView):
-    resource = "business_plan"
 
     column_list = ("fiscal_year", "submitted_on", "period_from", "period_to", "expected_women")
     column_default_sort = ("fiscal_year", True)
@@ -53,7 +52,6 @@ class BusinessPlanView(SecureModelView):
 
 
 class AnnualReportView(SecureModelView):
-    resource = "annual_report"
 
     column_list = ("fiscal_year", "submitted_on")
     column_details_list = ("fiscal_year", "submitted_on", "computed_counts", "women_attributes",

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from kyogikai.admin_views.base import SecureView, deny
 from kyogikai.models import Companion, User, Woman, db
-from kyogikai.policy import masking
+from kyogikai.policy import masking, scoping
 from kyogikai.policy.matrix import EDIT
 
 KINDS = {"woman": Woman, "companion": Companion}
@@ -28,6 +28,7 @@ class AddressSecrecyView(SecureView):
             for row in rows:
                 requests.append({"kind": kind, "record": row,
                                  "requester": requesters.get(row.address_hidden_requested_by_id)})
+        self.audit_list(self.resource, len(requests))
         return self.render("admin/address_secrecy.html", requests=requests,
                            may_decide=self.allows(EDIT))
 
@@ -36,9 +37,9 @@ class AddressSecrecyView(SecureView):
         if not self.allows(EDIT):
             return deny("decide", self.resource)
         model = KINDS.get(request.form.get("kind", ""))
-        record_id = request.form.get("id", "")
-        record = (db.session.get(model, int(record_id))
-                  if model is not None and record_id.isdigit() else None)
+        record_id = scoping.parse_id(request.form.get("id", ""))
+        record = (db.session.get(model, record_id)
+                  if model is not None and record_id is not None else None)
         if record is None:
             flash(_("対象の記録が見つかりません。"), "error")
             return redirect(url_for(".index"))

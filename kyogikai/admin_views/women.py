@@ -1,16 +1,32 @@
-"""支援対象女性 with her 同伴家族 inline, searchable by name and フリガナ (folded)."""
+"""支援対象女性 with her 同伴家族 inline, searchable by name and フリガナ (folded).
 
+住所秘匿 is not a checkbox of the edit form: a stale form must never ask to clear (or set) the
+flag as a side effect. The edit page shows each person's current state with an explicit button
+that files a request (``request_secrecy``), refused when the state changed since the page was
+shown. Only the intake (create) form offers the checkbox, for a woman who asks at once.
+"""
+
+from flask import flash, redirect, request, url_for
+from flask_admin import expose
 from flask_admin.model.form import InlineFormAdmin
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from kyogikai.admin_views.base import SecureModelView
 from kyogikai.admin_views.formatting import birth_with_age, name_with_furigana
 from kyogikai.admin_views.forms import KanaField
-from kyogikai.models import Companion
-from kyogikai.policy import masking
+from kyogikai.models import Companion, SecrecyChange, db
+from kyogikai.policy import masking, scoping
+from kyogikai.policy.matrix import EDIT
 
-ADDRESS_COLUMNS = ("postal_code", "prefecture", "municipality", "street", "katagaki",
-                   "address_hidden")
+ADDRESS_COLUMNS = ("postal_code", "prefecture", "municipality", "street", "katagaki")
+
+STATE_LABELS = {
+    "open": _l("なし"),
+    "hidden": _l("秘匿中"),
+    "pending_set": _l("秘匿の設定を申請中（別の調整担当者の確認待ち）"),
+    "pending_clear": _l("秘匿の解除を申請中（別の調整担当者の確認待ち）"),
+}
 
 
 class CompanionInline(InlineFormAdmin):
@@ -33,8 +49,6 @@ class CompanionInline(InlineFormAdmin):
 
 
 class WomanView(SecureModelView):
-    resource = "woman"
-    masked_text_fields = {"note": masking.people_of_woman}
 
     column_list = ("name", "alias", "birth_date", "referral_route", "address_line",
                    "address_hidden", "address_hidden_pending", "phone")
@@ -65,7 +79,60 @@ class WomanView(SecureModelView):
     column_searchable_list = ("name",)
     search_placeholder_text = _l("氏名・フリガナ・通称で検索")
 
-    form_columns = ("name", "furigana", "alias", "birth_date", *ADDRESS_COLUMNS, "phone",
-                    "referral_route", "concerns", "note")
+    form_columns = ("name", "furigana", "alias", "birth_date", *ADDRESS_COLUMNS,
+                    "address_hidden", "phone", "referral_route", "concerns", "note")
+    form_edit_columns = ("name", "furigana", "alias", "birth_date", *ADDRESS_COLUMNS, "phone",
+                         "referral_route", "concerns", "note")
+    form_args = {"address_hidden": {
+        "label": _l("住所秘匿を申請する"),
+        "description": _l("DV等支援措置などで住所を秘匿する場合にチェックします。"
+                          "別の調整担当者が確認すると反映されます（それまでも住所は秘匿して表示されます）。"),
+    }}
     form_overrides = {"furigana": KanaField}
     inline_models = (CompanionInline(Companion),)
+    edit_template = "admin/woman_edit.html"
+    endpoint_actions = {"request_secrecy": EDIT}
+
+    def render(self, template, **kwargs):
+        if template == self.edit_template and kwargs.get("model") is not None:
+            kwargs["secrecy_controls"] = self.secrecy_controls(kwargs["model"])
+        return super().render(template, **kwargs)
+
+    @staticmethod
+    def secrecy_controls(woman) -> list[dict]:
+        """The woman's and each companion's own flag, each with the request it may file."""
+        controls = []
+        for kind, record in [("woman", woman), *(("companion", c) for c in woman.companions)]:
+            state = masking.secrecy_state(record)
+            change = {"open": SecrecyChange.set, "hidden": SecrecyChange.clear}.get(state)
+            controls.append({
+                "kind": kind, "id": record.id, "name": str(record), "state": state,
+                "state_label": STATE_LABELS[state], "change": change.value if change else "",
+                "button": _l("秘匿を申請する") if change is SecrecyChange.set
+                else _l("秘匿の解除を申請する"),
+                "with_woman": kind == "companion" and masking.is_secret(record)
+                and not record.address_secret,
+            })
+        return controls
+
+    @expose("/secrecy/", methods=("POST",))
+    def request_secrecy(self):
+        """The explicit control: file a request to set or clear one person's flag."""
+        woman = self.get_one(request.form.get("woman", ""))
+        record = woman
+        if request.form.get("kind") == "companion":
+            wanted = scoping.parse_id(request.form.get("id", ""))
+            record = next((c for c in woman.companions if c.id == wanted), None)
+        change = SecrecyChange._value2member_map_.get(request.form.get("change", ""))
+        try:
+            if record is None:
+                raise masking.SecrecyError(_("対象の記録が見つかりません。"))
+            masking.request_change(record, change, request.form.get("state", ""))
+        except masking.SecrecyError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(_("住所秘匿の変更を申請しました。別の調整担当者が確認すると反映されます。"),
+                  "success")
+        return redirect(url_for(".edit_view", id=woman.id))

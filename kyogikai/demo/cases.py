@@ -48,6 +48,7 @@ WOMEN = [("美咲", "ミサキ"), ("陽子", "ヨウコ"), ("真由美", "マユ
 CHILDREN = [("蓮", "レン"), ("陽翔", "ハルト"), ("結菜", "ユイナ"), ("湊", "ミナト"),
             ("芽依", "メイ"), ("蒼", "アオイ")]
 STREETS = ["緑町1丁目", "桜台2丁目", "若葉3丁目", "中央4丁目", "旭町5丁目", "南原6丁目"]
+BUILDINGS = ["みどりハイツ", "さくら台コーポ", "わかばレジデンス", "ひかり荘"]  # 架空の建物名
 SITUATIONS = ["一時保護所から民間シェルターへ移り、生活は落ち着きつつある。",
               "就労に向けた相談を開始。子の保育所入所手続き中。",
               "加害者からの連絡が続いており、警察と連携して見守りを継続。",
@@ -80,7 +81,8 @@ def _case(i: int, agencies: list[Agency], concerns: list[Concern], rng: random.R
     woman = Woman(name=f"{sur} {given}", furigana=f"{sur_kana}\u3000{given_kana}",
                   birth_date=birth, postal_code="000-0000", prefecture="架空県",
                   municipality="みどり市", street=f"{rng.choice(STREETS)}{rng.randint(1, 30)}番",
-                  katagaki="（架空）", address_hidden=rng.random() < 0.3,
+                  katagaki=f"{BUILDINGS[i % len(BUILDINGS)]}{i % 5 + 1}0{i % 7 + 1}号室",
+                  address_hidden=rng.random() < 0.3,
                   phone="000-0000-0000", referral_route=rng.choice(list(ReferralRoute)),
                   concerns=rng.sample(concerns, k=rng.randint(1, 3)),
                   note="デモ用の架空の人物です。")

@@ -1,6 +1,12 @@
 """All models, imported here so Alembic and the app see one complete metadata."""
 
-from kyogikai.models.accounts import User
+from kyogikai.models.accounts import (
+    ApprovalReason,
+    LoginThrottle,
+    RecoveryCode,
+    ThrottleScope,
+    User,
+)
 from kyogikai.models.audit import AuditAction, AuditEvent, AuditOutcome
 from kyogikai.models.base import db
 from kyogikai.models.cases import (
@@ -30,7 +36,7 @@ from kyogikai.models.women import (
 )
 
 __all__ = [
-    "Agency", "AgencyCategory", "AnnualReport", "AuditAction", "AuditEvent", "AuditOutcome",
+    "Agency", "AgencyCategory", "ApprovalReason", "LoginThrottle", "RecoveryCode", "ThrottleScope", "AnnualReport", "AuditAction", "AuditEvent", "AuditOutcome",
     "BusinessPlan", "Case", "CaseReview", "CaseSerial", "CaseStatus", "Companion", "Concern",
     "Consent", "ConsentMethod", "ConsentPurpose", "Council", "LabeledEnum", "Level", "Meeting",
     "MeetingCase", "MeetingKind", "Member", "NameSearchGram", "PlanCostLine", "ReferralRoute",

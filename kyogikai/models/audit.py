@@ -23,6 +23,12 @@ class AuditAction(LabeledEnum):
     denied = "denied", _l("アクセス拒否")
     consent_override = "consent_override", _l("同意確認の緊急例外")
     address_secrecy = "address_secrecy", _l("住所秘匿の変更")
+    session_ended = "session_ended", _l("セッション終了（時間切れ・失効）")
+    password_change = "password_change", _l("パスワード変更")
+    account_change = "account_change", _l("アカウントの変更")
+    account_approval = "account_approval", _l("アカウントの承認")
+    second_factor = "second_factor", _l("二要素認証")
+    throttle_cleared = "throttle_cleared", _l("ログイン制限の解除")
 
 
 class AuditOutcome(LabeledEnum):

@@ -3,8 +3,8 @@
 from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import DateTime, Integer, MetaData
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 # Stable constraint names let Alembic's batch mode (SQLite) alter and drop constraints.
 NAMING_CONVENTION = {
@@ -34,3 +34,21 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
+
+
+class VersionedMixin(TimestampMixin):
+    """Optimistic locking for every record a person edits (SQLAlchemy ``version_id_col``).
+
+    Each UPDATE is ``… WHERE id = ? AND version = <the version loaded>`` and bumps the version,
+    so a save based on an older reading touches no row and fails instead of silently replacing
+    another person's work. ``updated_by_id`` names who saved last, for the refusal message; it
+    carries no foreign key, so it neither blocks an account's deletion nor ties users and
+    agencies into a cycle (policy.versioning sets it on every save).
+    """
+
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    updated_by_id: Mapped[int | None] = mapped_column(Integer)
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict:
+        return {"version_id_col": cls.__table__.c.version}

@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kyogikai.japanese.fiscal import fiscal_year, fiscal_year_prefix
-from kyogikai.models.base import TimestampMixin, db
+from kyogikai.models.base import VersionedMixin, db
 from kyogikai.models.enums import LabeledEnum, enum_type
 
 
@@ -74,7 +74,7 @@ class CaseSerial(db.Model):
         return f"{self.fiscal_year}年度の最終番号 {self.last_serial}"
 
 
-class Case(TimestampMixin, db.Model):
+class Case(VersionedMixin, db.Model):
     __tablename__ = "cases"
     __label__ = _l("ケース")
     __table_args__ = (
@@ -159,7 +159,7 @@ def _assign_number(mapper, connection, target: Case) -> None:
     target.number = f"{fiscal_year_prefix(fy)}-{bumped:04d}"
 
 
-class RoleAssignment(TimestampMixin, db.Model):
+class RoleAssignment(VersionedMixin, db.Model):
     """役割分担 as history: a change ends one row (valid_to) and starts another, never overwrites."""
 
     __tablename__ = "role_assignments"
@@ -190,7 +190,7 @@ class RoleAssignment(TimestampMixin, db.Model):
         return f"{self.case}：{self.agency}（{self.function.label}）"
 
 
-class CaseReview(TimestampMixin, db.Model):
+class CaseReview(VersionedMixin, db.Model):
     """管理記録 (様式1): the case as a meeting saw it — lead agency then, situation, judgment, policy."""
 
     __tablename__ = "case_reviews"
@@ -214,7 +214,7 @@ class CaseReview(TimestampMixin, db.Model):
         return f"{self.case} の管理記録（{self.reviewed_on:%Y-%m-%d}）"
 
 
-class SupportRecord(TimestampMixin, db.Model):
+class SupportRecord(VersionedMixin, db.Model):
     """支援経過: what an agency did for the woman, day by day."""
 
     __tablename__ = "support_records"

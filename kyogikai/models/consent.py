@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Column, Date, ForeignKey, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kyogikai.models.base import TimestampMixin, db
+from kyogikai.models.base import VersionedMixin, db
 from kyogikai.models.enums import LabeledEnum, enum_type
 
 
@@ -29,7 +29,7 @@ consent_agencies = Table(
 )
 
 
-class Consent(TimestampMixin, db.Model):
+class Consent(VersionedMixin, db.Model):
     __tablename__ = "consents"
     __label__ = _l("本人同意")
 

@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kyogikai.models.base import TimestampMixin, db
+from kyogikai.models.base import VersionedMixin, db
 from kyogikai.models.enums import LabeledEnum, enum_type
 
 
@@ -37,7 +37,7 @@ class AgencyCategory(LabeledEnum):
     other = "other", _l("その他")
 
 
-class Agency(TimestampMixin, db.Model):
+class Agency(VersionedMixin, db.Model):
     """A member agency of the council; membership has a period, so history stays readable."""
 
     __tablename__ = "agencies"
@@ -64,7 +64,7 @@ class Agency(TimestampMixin, db.Model):
         return self.name
 
 
-class Council(TimestampMixin, db.Model):
+class Council(VersionedMixin, db.Model):
     """The 地域協議会 itself: one row per deployment, holding the settings rules depend on."""
 
     __tablename__ = "councils"
@@ -82,7 +82,7 @@ class Council(TimestampMixin, db.Model):
         return self.name
 
 
-class Member(TimestampMixin, db.Model):
+class Member(VersionedMixin, db.Model):
     """A person of a member agency (構成員・担当者), bound to secrecy by a pledge (法15条5項)."""
 
     __tablename__ = "members"

@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Column, Date, DateTime, ForeignKey, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kyogikai.models.base import TimestampMixin, db
+from kyogikai.models.base import VersionedMixin, db
 from kyogikai.models.enums import LabeledEnum, enum_type
 
 
@@ -31,7 +31,7 @@ meeting_members = Table(
 )
 
 
-class Meeting(TimestampMixin, db.Model):
+class Meeting(VersionedMixin, db.Model):
     __tablename__ = "meetings"
     __label__ = _l("会議")
 
@@ -54,7 +54,7 @@ class Meeting(TimestampMixin, db.Model):
         return f"{self.kind.label}（{self.held_on:%Y-%m-%d}）"
 
 
-class MeetingCase(TimestampMixin, db.Model):
+class MeetingCase(VersionedMixin, db.Model):
     """A case discussed at a meeting (検討ケース)."""
 
     __tablename__ = "meeting_cases"

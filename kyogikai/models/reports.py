@@ -7,10 +7,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kyogikai.models.base import TimestampMixin, db
+from kyogikai.models.base import VersionedMixin, db
 
 
-class BusinessPlan(TimestampMixin, db.Model):
+class BusinessPlan(VersionedMixin, db.Model):
     __tablename__ = "business_plans"
     __label__ = _l("事業計画書")
 
@@ -55,7 +55,7 @@ class CostLineMixin:
         return f"{self.item}：{self.amount_yen:,}円"
 
 
-class PlanCostLine(CostLineMixin, db.Model):
+class PlanCostLine(CostLineMixin, VersionedMixin, db.Model):
     """3 事業所要額: one line of the breakdown of eligible costs."""
 
     __tablename__ = "plan_cost_lines"
@@ -67,7 +67,7 @@ class PlanCostLine(CostLineMixin, db.Model):
     plan = relationship("BusinessPlan", back_populates="cost_lines")
 
 
-class AnnualReport(TimestampMixin, db.Model):
+class AnnualReport(VersionedMixin, db.Model):
     __tablename__ = "annual_reports"
     __label__ = _l("実施状況報告書")
 
@@ -94,7 +94,7 @@ class AnnualReport(TimestampMixin, db.Model):
         return f"{self.fiscal_year}年度 実施状況報告書"
 
 
-class ReportCostLine(CostLineMixin, db.Model):
+class ReportCostLine(CostLineMixin, VersionedMixin, db.Model):
     """2 事業実績額: one line of actual spending (人件費、会議費、事務費 …)."""
 
     __tablename__ = "report_cost_lines"

@@ -13,8 +13,9 @@ from flask_login import current_user
 
 from kyogikai.models import AuditAction, AuditEvent, AuditOutcome, db
 from kyogikai.models.base import utcnow
+from kyogikai.policy.resources import RESOURCES
 
-__all__ = ["commit_pending", "record"]
+__all__ = ["commit_pending", "record", "record_list", "record_not_found", "record_read"]
 
 
 def _remote_addr() -> str:
@@ -56,6 +57,36 @@ def record(
         g.setdefault("pending_audit_events", []).append(values)
     else:
         _insert([values])
+
+
+def record_read(resource: str, record_id, detail: str = "") -> None:
+    """A person read one record of ``resource`` (personal resources only: rule 7 is about
+    personal data; reading an agency's entry is not an event)."""
+    if RESOURCES.get(resource) is not None and RESOURCES[resource].personal:
+        record(AuditAction.view_record, object_type=resource, object_id=record_id,
+               detail=detail or _endpoint())
+
+
+def record_list(resource: str, rows: int, total: int | None = None, *, export_format: str = "",
+                detail: str = "") -> None:
+    """A person saw (or exported) a list of ``rows`` records of ``resource``, out of ``total``."""
+    parts = [f"rows={rows}"] + ([f"total={total}"] if total is not None else [])
+    if export_format:
+        parts.append(f"format={export_format}")
+    if detail:
+        parts.append(detail)
+    record(AuditAction.export if export_format else AuditAction.view_list,
+           object_type=resource, detail=";".join(parts))
+
+
+def record_not_found(resource: str, record_id) -> None:
+    """A missing or out-of-scope record was asked for: the same 404 either way, recorded."""
+    record(AuditAction.denied, outcome=AuditOutcome.denied, object_type=resource,
+           object_id=record_id, detail=f"{_endpoint()};not_found_or_out_of_scope")
+
+
+def _endpoint() -> str:
+    return f"endpoint={request.endpoint}" if has_request_context() else ""
 
 
 def _insert(rows: list[dict]) -> None:

@@ -159,23 +159,25 @@ def _form1_batch(cases: list, review_clause, user, agencies: dict, reference_dat
 
 def _form1_row(case: Case, reviews, user, agencies: dict, relationships: dict,
                reference_date: date) -> Form1Row:
+    """Every value through the screens' masking: a record's fields with ``masking.shown``,
+    free text (状況等) with ``masking.mask_free_text``."""
     woman = case.woman
-    people = masking.people_of_case(case)
     birth = woman.birth_date
     return Form1Row(
         number=case.number,
-        name=woman.name,
-        furigana=woman.furigana,
+        name=masking.shown(woman, "name", user),
+        furigana=masking.shown(woman, "furigana", user),
         birth_date=birth,
         age=age_on(birth, reference_date) if birth and birth <= reference_date else None,
-        address=masking.display_value(woman, "address_line", woman.address_line, user) or "",
-        companions=tuple(f"{c.name}（{relationships[c.relationship_to_woman]}）"
+        address=masking.shown(woman, "address_line", user) or "",
+        companions=tuple(f"{masking.shown(c, 'name', user)}"
+                         f"（{relationships[c.relationship_to_woman]}）"
                          for c in woman.companions),
         received_on=case.received_on,
         reviews=tuple(Review(day, agencies.get(agency_id, ""),
-                             masking.mask_text(situation, people, user) or "")
+                             masking.mask_free_text(situation, user) or "")
                       for day, agency_id, situation in reviews),
-        note=masking.mask_text(case.note, people, user) or "",
+        note=masking.shown(case, "note", user) or "",
     )
 
 
@@ -237,8 +239,14 @@ class Form3Data:
 SECTION_FIELDS = ("council", "representative", "practitioner", "case_conference", "coordinator")
 
 
-def _cost_lines(lines) -> tuple[CostLine, ...]:
-    return tuple(CostLine(line.item, line.amount_yen, line.note or "") for line in lines)
+def _cost_lines(lines, user) -> tuple[CostLine, ...]:
+    return tuple(CostLine(masking.shown(line, "item", user), line.amount_yen,
+                          masking.shown(line, "note", user) or "") for line in lines)
+
+
+def _text(record, name: str, user) -> str:
+    """A typed text of 様式2/3 as ``user`` may see it: free text, masked like case notes."""
+    return masking.shown(record, name, user) or ""
 
 
 def form2_data(fy: int, user) -> Form2Data | None:
@@ -246,16 +254,17 @@ def form2_data(fy: int, user) -> Form2Data | None:
     plan = business_plan(fy, user)
     if plan is None:
         return None
-    members = [plan.council_members, plan.representative_members, plan.practitioner_members,
-               plan.case_conference_members, plan.coordinator_staff]
-    activities = [getattr(plan, f"{name}_activities") for name in SECTION_FIELDS]
+    members = [_text(plan, name, user) for name in (
+        "council_members", "representative_members", "practitioner_members",
+        "case_conference_members", "coordinator_staff")]
+    activities = [_text(plan, f"{name}_activities", user) for name in SECTION_FIELDS]
     return Form2Data(
         fiscal_year=fy, municipality=municipality(), dated=plan.submitted_on,
         period_from=plan.period_from, period_to=plan.period_to,
         expected_women=plan.expected_women,
         sections=tuple(Section(m or "", a or "") for m, a in zip(members, activities,
                                                                    strict=True)),
-        cost_lines=_cost_lines(plan.cost_lines),
+        cost_lines=_cost_lines(plan.cost_lines, user),
     )
 
 
@@ -264,18 +273,18 @@ def form3_data(fy: int, user) -> Form3Data:
     report = annual_report(fy, user)
     members = results = [""] * len(SECTION_FIELDS)
     if report is not None:
-        members = [report.council_members, report.representative_members,
-                   report.practitioner_members, report.case_conference_members,
-                   report.coordinator_staff]
-        results = [getattr(report, f"{name}_results") for name in SECTION_FIELDS]
+        members = [_text(report, name, user) for name in (
+            "council_members", "representative_members", "practitioner_members",
+            "case_conference_members", "coordinator_staff")]
+        results = [_text(report, f"{name}_results", user) for name in SECTION_FIELDS]
     return Form3Data(
         fiscal_year=fy, municipality=municipality(),
         dated=report.submitted_on if report else None,
         figures=figures(fy, user),
-        women_note=(report.women_attributes if report else "") or "",
+        women_note=_text(report, "women_attributes", user) if report else "",
         sections=tuple(Section(m or "", r or "") for m, r in zip(members, results, strict=True)),
-        ingenuity=(report.ingenuity_effects_issues if report else "") or "",
-        cost_lines=_cost_lines(report.cost_lines) if report else (),
+        ingenuity=_text(report, "ingenuity_effects_issues", user) if report else "",
+        cost_lines=_cost_lines(report.cost_lines, user) if report else (),
         report_exists=report is not None,
     )
 

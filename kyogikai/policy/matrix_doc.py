@@ -12,7 +12,8 @@ def markdown() -> str:
     lines = [
         "# アクセス権限表（role × action）",
         "",
-        "Generated from `kyogikai/policy/matrix.py` by `python -m kyogikai.policy.matrix_doc > docs/access-matrix.md`;",
+        "Generated from the grants declared in `kyogikai/policy/resources.py` by",
+        "`python -m kyogikai.policy.matrix_doc > docs/access-matrix.md`;",
         "a test fails when this file and the code disagree. Anything not listed is denied.",
         "関係機関担当者 see only the rows `policy/scoping.py` lets through (their agency holds a",
         "current role or attends a meeting about the case, and a valid consent covers it).",

@@ -2,31 +2,28 @@
 
 関係機関担当者 see a case only while their agency holds a current role on it or attends a meeting
 about it, AND a consent valid today covers their agency. Everyone else the matrix lets in sees
-all rows. Every list, count, record, picker, export and custom view asks ``scope()``; a resource
-with no rule here is empty for a scoped user (deny by default).
+all rows. Every list, count, record, picker, export and custom view asks ``scope()``. The rule of
+each resource is declared in ``policy.resources``; a resource without one, or an undeclared
+model, is empty for a scoped user (deny by default).
 """
 
 from datetime import date
 
 from flask_login import current_user
-from sqlalchemy import and_, exists, false, or_, select, true, union
+from sqlalchemy import Select, and_, exists, false, or_, select, true, union
 
-from kyogikai.models import (
-    Agency,
-    Case,
-    CaseReview,
-    Companion,
-    Consent,
-    Meeting,
-    MeetingCase,
-    Role,
-    RoleAssignment,
-    SupportRecord,
-    Woman,
-    db,
-)
+from kyogikai.models import Case, Consent, MeetingCase, Role, RoleAssignment, db
 from kyogikai.models.consent import consent_agencies
 from kyogikai.models.meetings import meeting_agencies
+from kyogikai.policy.resources import (
+    RESOURCES,
+    AttendedMeeting,
+    ConsentNamingAgency,
+    EveryRow,
+    ViaCase,
+    ViaWoman,
+    resource_of,
+)
 
 
 def is_scoped(user) -> bool:
@@ -71,57 +68,93 @@ def visible_woman_ids(user, day: date | None = None):
     return select(Case.woman_id).where(Case.id.in_(visible_case_ids(user, day)))
 
 
-def _meeting_rule(user, day):
+def _rule_clause(resource, user, day):
+    """The WHERE clause of a declared scope rule for an agency user (see policy.resources)."""
+    rule, model = resource.scope, resource.model
+    if isinstance(rule, EveryRow):
+        return true()
     if user.agency_id is None:
         return false()
-    return exists().where(meeting_agencies.c.meeting_id == Meeting.id,
-                          meeting_agencies.c.agency_id == user.agency_id)
-
-
-# resource → the WHERE clause of what a scoped user sees. Missing resource → nothing.
-RULES = {
-    "case": lambda user, day: Case.id.in_(visible_case_ids(user, day)),
-    "woman": lambda user, day: Woman.id.in_(visible_woman_ids(user, day)),
-    "companion": lambda user, day: Companion.woman_id.in_(visible_woman_ids(user, day)),
-    "consent": lambda user, day: and_(Consent.woman_id.in_(visible_woman_ids(user, day)),
-                                      consent_covers(Consent.woman_id, user.agency_id, day)),
-    "case_review": lambda user, day: CaseReview.case_id.in_(visible_case_ids(user, day)),
-    "support_record": lambda user, day: SupportRecord.case_id.in_(visible_case_ids(user, day)),
-    "role_assignment": lambda user, day: RoleAssignment.case_id.in_(visible_case_ids(user, day)),
-    "meeting_case": lambda user, day: MeetingCase.case_id.in_(visible_case_ids(user, day)),
-    "meeting": _meeting_rule,
-    "agency": lambda user, day: true(),
-}
-
-MODEL_RESOURCES = {Case: "case", Woman: "woman", Companion: "companion", Consent: "consent",
-                   CaseReview: "case_review", SupportRecord: "support_record",
-                   RoleAssignment: "role_assignment", MeetingCase: "meeting_case",
-                   Meeting: "meeting", Agency: "agency"}
+    if isinstance(rule, ViaCase):
+        return getattr(model, rule.column).in_(visible_case_ids(user, day))
+    if isinstance(rule, ViaWoman):
+        return getattr(model, rule.column).in_(visible_woman_ids(user, day))
+    if isinstance(rule, ConsentNamingAgency):
+        column = getattr(model, rule.column)
+        return and_(column.in_(visible_woman_ids(user, day)),
+                    consent_covers(column, user.agency_id, day))
+    if isinstance(rule, AttendedMeeting):
+        return exists().where(meeting_agencies.c.meeting_id == model.id,
+                              meeting_agencies.c.agency_id == user.agency_id)
+    return false()
 
 
 def scope_clause(resource: str, user=None, day: date | None = None):
-    """The WHERE clause for ``resource`` as ``user`` may see it (TRUE when unrestricted)."""
+    """The WHERE clause for ``resource`` as ``user`` may see it (TRUE when unrestricted).
+
+    Deny by default: no user, an undeclared resource or one without a scope rule → no rows.
+    """
     user = user if user is not None else current_user
-    if not getattr(user, "is_authenticated", False):
+    declared = RESOURCES.get(resource)
+    if not getattr(user, "is_authenticated", False) or declared is None:
         return false()
     if not is_scoped(user):
         return true()
-    rule = RULES.get(resource)
-    return rule(user, day or date.today()) if rule else false()
+    if declared.scope is None or declared.model is None:
+        return false()
+    return _rule_clause(declared, user, day or date.today())
 
 
 def scope(query, resource: str, user=None, day: date | None = None):
-    """Filter a query of ``resource`` rows down to what the user may see."""
-    return query.filter(scope_clause(resource, user, day))
+    """Filter a query (ORM Query or 2.0 Select) of ``resource`` rows to what the user may see."""
+    clause = scope_clause(resource, user, day)
+    return query.where(clause) if isinstance(query, Select) else query.filter(clause)
 
 
 def scope_model(query, model, user=None):
-    """Scope a query by its model (pickers, dropdowns). Models that hold no case content
-    (agencies aside: members, concerns, councils, users) are governed by the matrix alone."""
-    resource = MODEL_RESOURCES.get(model)
-    if resource is None:
-        return query
-    return scope(query, resource, user)
+    """Scope a query by its model (pickers, dropdowns). An undeclared model gives no rows."""
+    declared = resource_of(model)
+    if declared is None:
+        return query.filter(false())
+    return scope(query, declared.name, user)
+
+
+def scoped_select(resource: str, user=None, day: date | None = None) -> Select:
+    """``SELECT <model> WHERE <the user's scope>`` for a declared resource.
+
+    For custom screens and exports: start every query of case content here, then add your own
+    filters, order and options. Example::
+
+        rows = db.session.scalars(scoped_select("case_review")
+                                  .where(CaseReview.case_id == case.id)).all()
+    """
+    return scope(select(RESOURCES[resource].model), resource, user, day)
+
+
+def get_visible(resource: str, record_id, user=None):
+    """The record of ``resource`` with that id if the user may see it, else None (missing and
+    out of scope are the same None). ``record_id`` must already be an int (see parse_id)."""
+    model = RESOURCES[resource].model
+    return db.session.scalar(scoped_select(resource, user).where(model.id == record_id))
+
+
+MAX_ID = 2**31 - 1  # ids are INTEGER columns: anything larger is no id of ours
+
+
+def parse_id(value) -> int | None:
+    """An id from a URL or form: ASCII digits within the id columns' range, else None.
+
+    ``str.isdigit`` accepts 「²」 and 「１」, which ``int`` then refuses or reads differently;
+    a value past 2^63 makes the database driver fail, and one past 2^31 cannot be stored in the
+    audit trail. All of them must be a plain 404, not a 500.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
+        number = int(value)
+    else:
+        return None
+    return number if 0 < number <= MAX_ID else None
 
 
 def visible(items, resource: str, key=lambda item: item, user=None):
