@@ -96,8 +96,14 @@ def test_custom_screen_matrix(login_as, sample, role):
         ("own_account", "password"): client.post("/admin/own_account/password", data={
             "current": "x", "new": "y", "confirm": "y",
             "csrf_token": csrf_token(client, "/admin/")}).status_code,
+        ("forms", "index"): client.get("/admin/forms/").status_code,
+        ("forms", "form1"): client.get(
+            "/admin/forms/form1/?fiscal_year=2025&format=xlsx").status_code,
+        ("forms", "preview"): client.get(
+            "/admin/forms/form3/preview/?fiscal_year=2025").status_code,
     }
-    answers = {"index": 200, "decide": 302, "password": 200}  # a refused password: the form
+    answers = {"index": 200, "decide": 302, "password": 200,  # a refused password: the form
+               "form1": 200, "preview": 200}
     want = {(screen, action): answers[action]
             if role in EXPECTED[screen][action] else 403 for screen, action in got}
     assert got == want
