@@ -149,19 +149,22 @@ def _women(women_ids, age_on: date) -> dict:
                 else_=0)
     per_woman = (select(Companion.woman_id, func.count().label("n"))
                  .group_by(Companion.woman_id).subquery())
+    # Every grouped expression is a column of the subquery: PostgreSQL does not see two bound
+    # parameters of the same value as the same expression in SELECT and GROUP BY.
     rows = select(band.label("band"), Woman.referral_route.label("route"),
-                  func.coalesce(per_woman.c.n, 0).label("companions")) \
+                  func.coalesce(per_woman.c.n, 0).label("companions"),
+                  case((per_woman.c.n.is_(None), 0), else_=1).label("with_companions")) \
         .select_from(Woman).outerjoin(per_woman, per_woman.c.woman_id == Woman.id) \
         .where(Woman.id.in_(women_ids)).subquery()
     grouped = db.session.execute(
-        select(rows.c.band, rows.c.route, rows.c.companions > 0, func.count(),
+        select(rows.c.band, rows.c.route, rows.c.with_companions, func.count(),
                func.sum(rows.c.companions))
-        .group_by(rows.c.band, rows.c.route, rows.c.companions > 0)).all()
+        .group_by(rows.c.band, rows.c.route, rows.c.with_companions)).all()
     ages, routes, with_companions = {}, {}, {True: 0, False: 0}
     women = companions = 0
     for band_index, route, has_companions, n_women, n_companions in grouped:
         women += n_women
-        companions += n_companions or 0
+        companions += int(n_companions or 0)  # PostgreSQL sums to a Decimal
         ages[band_index] = ages.get(band_index, 0) + n_women
         routes[route] = routes.get(route, 0) + n_women
         with_companions[bool(has_companions)] += n_women
