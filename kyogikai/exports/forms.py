@@ -33,12 +33,13 @@ NAMES = {"form1": "様式1_ケース進行管理台帳", "form2": "様式2_事�
 # The audit log names the record kind each form is read from.
 AUDIT_OBJECT = {"form1": "case", "form2": "business_plan", "form3": "annual_report"}
 
-# 様式1 as PDF: seconds per case measured by bench/forms.py (1,000 cases on the 2-core machine,
-# see bench/README.md); above WARN_SECONDS the screen says so first and offers the xlsx, and
-# above MAX_PDF_CASES it only offers the xlsx (a PDF that long would hold a worker for minutes).
+# 様式1 as PDF: WeasyPrint took 26.5 s of CPU for 1,000 cases (bench/forms.py, bench/README.md),
+# rounded up here. Above WARN_SECONDS the screens say so before starting and offer the xlsx;
+# above MAX_PDF_CASES (about a minute of work, which would hold a server worker that long) they
+# offer only the xlsx.
 PDF_SECONDS_PER_CASE = 0.03
 WARN_SECONDS = 20
-MAX_PDF_CASES = 5_000
+MAX_PDF_CASES = 2_000
 
 __all__ = ["ExportFile", "ExportRefused", "FORMATS", "PdfUnavailable", "form1", "form1_year",
            "form2", "form3", "pdf_seconds", "filename"]
