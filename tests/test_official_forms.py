@@ -701,3 +701,10 @@ def test_screen_warns_before_a_long_pdf_and_offers_the_xlsx(ledger, login_as, mo
     response = client.get("/admin/case/form1/?format=pdf")
     assert response.status_code == 302 and "Content-Disposition" not in response.headers
     assert "PDF は2件まで" in client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def test_case_review_csv_has_the_situation_masked(ledger, login_as):
+    csv = login_as("supervisor").get("/admin/case_review/export/csv/").get_data(as_text=True)
+    header = csv.splitlines()[0]
+    assert "状況等" in header and "支援方針" in header
+    assert "第1回の状況" in csv and MASK in csv and HIDDEN_STREET not in csv

@@ -214,6 +214,9 @@ class CaseReviewView(SecureModelView):
 
 
     column_list = ("case", "reviewed_on", "meeting", "lead_agency", "risk_level", "urgency")
+    # The CSV carries what the 管理記録 says, not only what the list fits (masked like the list).
+    column_export_list = ("case", "reviewed_on", "meeting", "lead_agency", "situation",
+                          "risk_level", "urgency", "support_policy")
     column_sortable_list = (("case", "case.number"), "reviewed_on")
     column_default_sort = ("reviewed_on", True)
     column_filters = ("risk_level", "urgency",
