@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from kyogikai.admin_views.formatting import format_local_datetime
 from kyogikai.config import INSTANCE_DIR, load_config, parse_roles, secure_instance_files
@@ -66,6 +67,15 @@ def create_app(config: dict | None = None) -> Flask:
 
     register_cli(app)
 
+    from kyogikai.ops.health import bp as health_bp
+
+    app.register_blueprint(health_bp)
+    if app.config.get("TRUSTED_PROXIES"):
+        # Behind nginx: the client's address (audit log) and https (secure cookies, redirects)
+        # come from the proxy's X-Forwarded-* headers, trusted for that many hops only.
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
     @app.route("/")
     def root():
         return redirect(url_for("admin.index"))
@@ -118,14 +128,12 @@ def _init_login(app: Flask) -> None:
 
 
 def _init_admin(app: Flask) -> None:
+    from kyogikai.admin_views import base_template
     from kyogikai.admin_views.registry import register_views
 
-    admin = Admin(
-        app,
-        name=_l("女性支援 地域協議会"),
-        theme=Bootstrap4Theme(base_template="admin/ja_base.html", fluid=True),
-        index_view=_home_view(),
-    )
+    theme = Bootstrap4Theme(base_template="admin/ja_base.html", fluid=True)
+    base_template.install(app, theme.folder)
+    admin = Admin(app, name=_l("女性支援 地域協議会"), theme=theme, index_view=_home_view())
     register_views(admin)
 
 

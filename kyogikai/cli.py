@@ -1,6 +1,7 @@
 """Command-line tasks: ``flask --app kyogikai create-user`` and ``flask --app kyogikai demo-data``."""
 
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -16,6 +17,9 @@ from kyogikai.policy.passwords import password_problems
 def register_cli(app: Flask) -> None:
     app.cli.add_command(create_user)
     app.cli.add_command(demo_data)
+    app.cli.add_command(backup)
+    app.cli.add_command(restore)
+    app.cli.add_command(import_ledger)
     app.cli.add_command(export)
 
 
@@ -86,6 +90,100 @@ def demo_data(force, seed):
     click.echo("架空のデモデータを投入しました。デモ用ログイン（役割ごとに1つ）:")
     for line in logins:
         click.echo("  " + line)
+
+
+@click.command("backup")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="書き出すバックアップファイル（既存のファイルには書きません）")
+@with_appcontext
+def backup(out):
+    """データベースと添付ファイルをバックアップする（運用中でも可。鍵があれば暗号化）。"""
+    from kyogikai.ops.backup import BackupError, create_backup, load_key
+
+    try:
+        key = load_key()
+        manifest = create_backup(out, key)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    rows = sum(manifest.tables.values())
+    click.echo(f"バックアップを作成しました: {out}（{len(manifest.tables)}表・{rows}行、"
+               f"{'暗号化あり' if key else '暗号化なし'}、版 {','.join(manifest.revision) or 'なし'}）")
+    if not key:
+        click.echo("注意: 暗号鍵（BACKUP_KEY_FILE）が未設定のため、暗号化していません。", err=True)
+
+
+@click.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def restore(file):
+    """バックアップを空のデータベースに復元し、このプログラムの版まで移行する。"""
+    from flask_migrate import upgrade
+
+    from kyogikai.ops.backup import BackupError, load_key, restore_backup
+    from kyogikai.ops.health import head_revisions
+
+    try:
+        manifest = restore_backup(file, load_key())
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"復元しました: {manifest.data['created_at']} のバックアップ"
+               f"（{len(manifest.tables)}表・{sum(manifest.tables.values())}行、"
+               "チェックサムと行数を確認済み）。")
+    if set(manifest.revision) != head_revisions():
+        upgrade()
+        click.echo("データベースをこのプログラムの版へ移行しました（db upgrade）。")
+
+
+@click.command("import-ledger")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--user", "login", required=True, help="取り込む調整担当者のログインID（監査記録に残ります）")
+@click.option("--sheet", default=None, help="シート名（省略時は見出しのある最初のシート）")
+@click.option("--layout", type=click.Choice(["auto", "flat", "yoshiki1"]), default="auto",
+              show_default=True, help="flat: 1ケース1行、yoshiki1: 様式1（1ケース3行）")
+@click.option("--map", "mappings", multiple=True, metavar="項目=列",
+              help="列の対応付けを変える（例: --map フリガナ=C、--map 備考=-）。繰り返し可")
+@click.option("--create-agencies", is_flag=True, help="未登録の関係機関を「その他」区分で新規登録する")
+@click.option("--link-existing", is_flag=True,
+              help="同じ氏名・生年月日の女性を同一人物として既存の記録に紐付ける")
+@click.option("--dry-run", is_flag=True, help="検証と報告だけを行い、何も書き込まない")
+@click.option("--yes", is_flag=True, help="確認せずに取り込む")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="取り込まなかった行の一覧を CSV（Excel 用 UTF-8）で書き出す")
+@with_appcontext
+def import_ledger(file, login, sheet, layout, mappings, create_agencies, link_existing, dry_run,
+                  yes, report_path):
+    """既存の Excel 台帳（様式1 または 1ケース1行）を検証し、一括で取り込む（全件か無か）。"""
+    from kyogikai.imports import service
+    from kyogikai.policy.matrix import CREATE, allowed
+
+    user = db.session.scalar(select(User).where(User.login == login))
+    if user is None or not user.is_active or not allowed(user.role, CREATE, "ledger_import"):
+        raise click.UsageError("台帳を取り込めるのは有効な調整担当者のアカウントだけです（--user）。")
+    data = file.read_bytes()
+    try:
+        prepared = service.prepare(data, sheet_name=sheet,
+                                   layout=None if layout == "auto" else layout,
+                                   mapping=service.parse_cli_mapping(mappings))
+        plan = service.plan(prepared, create_agencies=create_agencies,
+                            link_existing=link_existing)
+        preview = service.run(plan, user, data, commit=False)
+    except service.ImportRefused as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(service.describe_mapping(prepared))
+    click.echo(service.describe_preview(prepared, plan))
+    click.echo(service.describe_result(preview, committed=False))
+    if report_path:
+        service.write_report_csv(preview, report_path)
+        click.echo(f"取り込まなかった行の一覧: {report_path}")
+    if dry_run or not preview.cases:
+        if not preview.cases:
+            click.echo("取り込める行がありません。何も書き込みませんでした。")
+        return
+    if not yes and not click.confirm("この内容で取り込みますか？", default=False):
+        click.echo("取り込みを中止しました。何も書き込みませんでした。")
+        return
+    result = service.run(plan, user, data, commit=True)
+    click.echo(service.describe_result(result, committed=True))
 
 
 @click.command("export")

@@ -23,10 +23,19 @@ def _secret_key(instance_dir: Path) -> str:
         return key_file.read_text().strip()
     instance_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = secrets.token_hex(32)
+    # Written whole under a temporary name, then linked into place: several gunicorn workers
+    # starting at once must all end up with the same key, never with a half-written one.
     # Created with owner-only permissions: the key signs every session cookie.
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    partial = instance_dir / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(key)
+    try:
+        os.link(partial, key_file)  # fails if another process won the race
+    except FileExistsError:
+        key = key_file.read_text().strip()
+    finally:
+        partial.unlink()
     return key
 
 
@@ -75,6 +84,10 @@ def load_config(instance_dir: Path) -> dict:
         # Roles that must sign in with a TOTP second factor; 調整担当者 by default.
         "TOTP_REQUIRED_ROLES": os.environ.get("TOTP_REQUIRED_ROLES", "coordinator"),
         "FLASK_ADMIN_SWATCH": "default",
+        # A Fernet key (one line) that encrypts backups; unset: backups are not encrypted.
+        "BACKUP_KEY_FILE": os.environ.get("BACKUP_KEY_FILE", ""),
+        # Reverse proxies in front of gunicorn whose X-Forwarded-* headers are believed (nginx: 1).
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
     }
 
 

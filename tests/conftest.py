@@ -229,6 +229,22 @@ def shared_app(database, tmp_path_factory):
 
 
 @pytest.fixture
+def fresh_database_url(tmp_path):
+    """An empty database of the engine under test, for code that migrates it itself."""
+    if not PG_URL:
+        yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+        return
+    schema = f"f_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(PG_URL)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    yield _pg_url_with_schema(schema)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    engine.dispose()
+
+
+@pytest.fixture
 def app(request, database, shared_app, tmp_path):
     """The test's app: see the module docstring for how its database is isolated."""
     if database["kind"] == "postgresql" and request.node.get_closest_marker("real_commits"):

@@ -88,6 +88,7 @@ def test_custom_screen_matrix(login_as, sample, role):
             "csrf_token": csrf_token(client, "/admin/")}).status_code,
         ("case_access_log", "index"): client.get(
             f"/admin/case_access_log/?case_id={sample['case']}").status_code,
+        ("ledger_import", "index"): client.get("/admin/ledger_import/").status_code,
         ("account_approval", "index"): client.get("/admin/account_approval/").status_code,
         ("account_approval", "decide"): client.post("/admin/account_approval/decide", data={
             "id": "1", "decision": "reject",

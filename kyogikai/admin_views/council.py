@@ -3,7 +3,7 @@
 from flask import flash
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from wtforms.validators import NumberRange
 
 from kyogikai.admin_views.base import SecureModelView
@@ -36,8 +36,8 @@ class AgencyView(SecureModelView):
 
 def _qualification(view, context, model, name):
     if model.lacks_coordinator_qualification:
-        text = escape(_l("調整担当者の資格要件（要綱4(3)① ア・イ・ウ）のいずれにも該当しません"))
-        return Markup(f'<span class="qualification-warning">⚠ {text}</span>')
+        return Markup('<span class="qualification-warning">⚠ {}</span>').format(
+            _l("調整担当者の資格要件（要綱4(3)① ア・イ・ウ）のいずれにも該当しません"))
     if model.is_coordinator:
         return _l("要件を満たしています")
     return ""

@@ -3,7 +3,7 @@
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from kyogikai.japanese.age import age_on
 from kyogikai.japanese.wareki import format_wareki_with_western
@@ -35,5 +35,6 @@ def birth_with_age(birth: date | None, today: date | None = None) -> str:
 def name_with_furigana(person) -> Markup:
     if person is None:
         return Markup("")
-    furigana = f'<br><small class="text-muted">{escape(person.furigana)}</small>' if person.furigana else ""
-    return Markup(f"{escape(person.name)}{furigana}")
+    if not person.furigana:
+        return Markup("{}").format(person.name)
+    return Markup('{}<br><small class="text-muted">{}</small>').format(person.name, person.furigana)

@@ -105,7 +105,8 @@ class OwnAccountView(SecureView):
     def _enrol_page(self, form):
         user = current_user
         return self.render("admin/own_account_enrol.html", form=form,
-                           qr=Markup(second_factor.qr_svg(user)), secret=user.totp_secret)
+                           qr=Markup(second_factor.qr_svg(user)),  # nosec B704  # SVG drawn by segno: QR modules only, no text
+                           secret=user.totp_secret)
 
     @expose("/second-factor/confirm", methods=("POST",))
     def second_factor_confirm(self):

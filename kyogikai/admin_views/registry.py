@@ -15,6 +15,7 @@ from kyogikai.admin_views.cases import (
 )
 from kyogikai.admin_views.consent import ConsentView
 from kyogikai.admin_views.council import AgencyView, ConcernView, CouncilView, MemberView
+from kyogikai.admin_views.ledger_import import LedgerImportView
 from kyogikai.admin_views.meetings import MeetingCaseView, MeetingView
 from kyogikai.admin_views.official_forms import OfficialFormsView
 from kyogikai.admin_views.own_account import OwnAccountView
@@ -56,6 +57,7 @@ VIEWS = [
 # Custom (non-CRUD) screens: (view class, menu name, menu group, endpoint).
 CUSTOM_VIEWS = [
     (AddressSecrecyView, _l("住所秘匿の確認"), CASES, "address_secrecy"),
+    (LedgerImportView, _l("台帳の取り込み（Excel）"), SETTINGS, "ledger_import"),
     (AccountApprovalView, _l("アカウントの承認"), SETTINGS, "account_approval"),
     (OwnAccountView, _l("アカウント設定"), None, "own_account"),
     (OfficialFormsView, _l("様式の出力（様式1・2・3）"), REPORTS, "forms"),

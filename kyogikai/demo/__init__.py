@@ -54,7 +54,7 @@ def logins_file() -> Path:
 
 def load_demo_data(seed: int = 20250401) -> list[str]:
     """Fill every entity; return one printable login line per role (also kept in instance/)."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # nosec B311  # fictional demo data, reproducible; passwords use secrets
     agencies = _agencies()
     _council(agencies)
     _members(agencies, rng)

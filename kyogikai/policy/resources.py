@@ -49,7 +49,7 @@ from kyogikai.models import (
     db,
 )
 from kyogikai.models.women import ADDRESS_FIELDS
-from kyogikai.policy.actions import ACTIONS, DELETE, EDIT, FULL, READ, READ_EXPORT, WRITE
+from kyogikai.policy.actions import ACTIONS, CREATE, DELETE, EDIT, FULL, READ, READ_EXPORT, WRITE
 
 # ---------------------------------------------------------------- what a text column may carry
 
@@ -214,6 +214,8 @@ _DECLARED = [
     Resource("consent_override", _l("同意確認の緊急例外"), {CO: frozenset({EDIT})}),
     # Per-case access log ("who saw this case and when").
     Resource("case_access_log", _l("ケースの閲覧記録"), {CO: READ}),
+    # Bringing in the city's existing Excel 台帳 at go-live (screen and command line).
+    Resource("ledger_import", _l("台帳の取り込み（Excel）"), {CO: READ | {CREATE}}),
     # Records without a screen of their own.
     Resource("companion", _l("同伴家族"), model=Companion, personal=True,
              scope=ViaWoman("woman_id"),

@@ -48,7 +48,7 @@ def _timestamps_for_existing_rows(table):
     with op.batch_alter_table(table, schema=None) as batch_op:
         batch_op.add_column(sa.Column('created_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('updated_at', sa.DateTime(timezone=True), nullable=True))
-    op.execute(sa.text(f"UPDATE {table} SET created_at = CURRENT_TIMESTAMP, "
+    op.execute(sa.text(f"UPDATE {table} SET created_at = CURRENT_TIMESTAMP, "  # nosec B608  # table names fixed in this file
                        "updated_at = CURRENT_TIMESTAMP"))
     with op.batch_alter_table(table, schema=None) as batch_op:
         batch_op.alter_column('created_at', existing_type=sa.DateTime(timezone=True),

@@ -1,0 +1,1 @@
+"""Running the panel: health check, backup and restore, the gunicorn settings."""
