@@ -39,9 +39,10 @@ def environment() -> Environment:
 
 @cache
 def font_installed() -> bool:
-    if shutil.which("fc-list") is None:
+    fc_list = shutil.which("fc-list")  # fontconfig, which WeasyPrint finds fonts through
+    if fc_list is None:
         return False
-    listed = subprocess.run(["fc-list", f":family={FONT_FAMILY}", "family"], check=False,
+    listed = subprocess.run([fc_list, f":family={FONT_FAMILY}", "family"], check=False,
                             capture_output=True, text=True, timeout=30).stdout
     return FONT_FAMILY in listed
 
