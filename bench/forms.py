@@ -37,6 +37,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side  # noqa: 
 import bench.seed as seed_module  # noqa: E402
 from bench.run import (  # noqa: E402
     FAST_ARGON2,
+    NO_SECOND_FACTOR,
     OUT_DIR,
     TARGETS,
     Database,
@@ -123,8 +124,8 @@ def extras(session, rng: random.Random) -> dict:
 def make_app(database: Database):
     return create_app({"TESTING": True, "SECRET_KEY": "bench-secret-key",
                        "SQLALCHEMY_DATABASE_URI": database.url,
-                       "INSTANCE_PATH": str(OUT_DIR / "instance"), "TOTP_REQUIRED_ROLES": "",
-                       **FAST_ARGON2})
+                       "INSTANCE_PATH": str(OUT_DIR / "instance"), **FAST_ARGON2,
+                       **NO_SECOND_FACTOR})
 
 
 def build(app, n_cases: int, one_year: bool, analyze: bool) -> dict:

@@ -24,7 +24,16 @@ sys.path.insert(0, str(BENCH_DIR.parent))
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.run import CSRF_RE, FAST_ARGON2, OUT_DIR, Database, load_targets, summarise, timed  # noqa: E402
+from bench.run import (  # noqa: E402
+    CSRF_RE,
+    FAST_ARGON2,
+    NO_SECOND_FACTOR,
+    OUT_DIR,
+    Database,
+    load_targets,
+    summarise,
+    timed,
+)
 from kyogikai.app import create_app  # noqa: E402
 from kyogikai.japanese.address import KeyMatcher, address_keys, normalize  # noqa: E402
 from kyogikai.models import (  # noqa: E402
@@ -91,7 +100,7 @@ def seed(n_women: int, n_hidden: int, rng: random.Random) -> dict:
     db.session.execute(sa.insert(Case), [
         {"number": f"R6-{i + 1:05d}", "fiscal_year": 2024, "serial": i + 1, "woman_id": woman_id,
          "received_on": start + timedelta(days=i % 360), "status": "supporting",
-         "end_reason": "", "note": "定期的に面談を実施。", "main_support_designated": False}
+         "end_reason": "", "note": "定期的に面談を実施。"}
         for i, woman_id in enumerate(ids)])
     meetings = []
     for i in range(60):
@@ -211,7 +220,8 @@ def main(argv=None) -> int:
     database.create()
     try:
         app = create_app({"SQLALCHEMY_DATABASE_URI": database.url, "SECRET_KEY": "bench",
-                          "INSTANCE_PATH": str(OUT_DIR / "instance"), **FAST_ARGON2})
+                          "INSTANCE_PATH": str(OUT_DIR / "instance"), **FAST_ARGON2,
+                          **NO_SECOND_FACTOR})
         with app.app_context():
             db.metadata.create_all(db.engine)
             started = time.perf_counter()

@@ -32,6 +32,7 @@ from kyogikai.models import (
     Level,
     NameSearchGram,
     ReferralRoute,
+    RoleAssignment,
     Woman,
 )
 from kyogikai.models.base import utcnow
@@ -232,7 +233,7 @@ def seed(session: Session, n_cases: int, seed: int = 1, today: date | None = Non
     known_years = set(last_serial)
     case_table, review_table = Case.__table__, CaseReview.__table__
     first_case = _next_id(session, case_table)
-    cases, reviews = [], []
+    cases, reviews, roles = [], [], []
     for i, (received_on, woman_id) in enumerate(zip(received, owners, strict=True)):
         case_id = first_case + i
         fy = fiscal_year(received_on)
@@ -260,13 +261,23 @@ def seed(session: Session, n_cases: int, seed: int = 1, today: date | None = Non
             "id": case_id, "number": f"{fiscal_year_prefix(fy)}-{serial:04d}",
             "fiscal_year": fy, "serial": serial, "woman_id": woman_id, "received_on": received_on,
             "status": status.value, "ended_on": ended_on, "end_reason": end_reason,
-            "risk_level": risk, "urgency": urgency, "lead_agency_id": lead,
-            "main_support_agency_id": rng.choice(agency_ids) if rng.random() < 0.8 else None,
-            "main_support_designated": rng.random() < 0.05, "note": "",
+            "risk_level": risk, "urgency": urgency, "lead_agency_id": lead, "note": "",
+            # The ledger's values: every review here repeats the case's own judgment and lead.
+            "current_risk_level": risk, "current_urgency": urgency,
+            "current_lead_agency_id": lead,
             "last_review_on": last_review, "created_at": now, "updated_at": now,
         })
+        if rng.random() < 0.8:  # 主たる支援機関, 5% of them designated under 要綱 4(3)③
+            designated = rng.random() < 0.05
+            roles.append({
+                "case_id": case_id, "agency_id": rng.choice(agency_ids),
+                "function": "main_support", "valid_from": received_on, "note": "",
+                "designated": designated, "cancels": False, "correction_reason": "",
+                "designation_reason": "関係機関の協議が調わないため（架空）" if designated else "",
+                "created_at": now, "updated_at": now})
     _insert(session, case_table, cases, timings)
     _insert(session, review_table, reviews, timings)
+    _insert(session, RoleAssignment.__table__, roles, timings)
 
     _insert(session, serial_table, [{"fiscal_year": fy, "last_serial": last}
                                     for fy, last in sorted(last_serial.items())
@@ -276,6 +287,6 @@ def seed(session: Session, n_cases: int, seed: int = 1, today: date | None = Non
                         .values(last_serial=last_serial[fy]))
     _sync_sequences(session, [woman_table, case_table])
     return {"agencies": len(agency_ids), "women": len(women), "name_search_grams": len(grams),
-            "cases": len(cases), "case_reviews": len(reviews),
+            "cases": len(cases), "case_reviews": len(reviews), "role_assignments": len(roles),
             "fiscal_years": sorted(last_serial),
             "insert_seconds": timings, "total_seconds": round(time.perf_counter() - started, 2)}

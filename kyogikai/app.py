@@ -14,10 +14,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from kyogikai.admin_views.formatting import format_local_datetime
+from kyogikai.admin_views.formatting import birth_with_age, format_local_datetime
 from kyogikai.config import INSTANCE_DIR, load_config, parse_roles, secure_instance_files
 from kyogikai.extensions import babel, csrf, db, login_manager, migrate
-from kyogikai.japanese.wareki import format_wareki_with_western
+from kyogikai.japanese.wareki import format_wareki, format_wareki_with_western
 from kyogikai.policy import audit, resources, sessions
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -60,6 +60,8 @@ def create_app(config: dict | None = None) -> Flask:
     _init_errors(app)
     app.jinja_env.filters["wareki"] = format_wareki_with_western
     app.jinja_env.filters["local_datetime"] = format_local_datetime
+    app.jinja_env.filters["wareki_date"] = lambda d: format_wareki(d) if d else ""
+    app.jinja_env.filters["birth_with_age"] = lambda d: birth_with_age(d) or "―"
     app.after_request(audit.commit_pending)
     app.after_request(_security_headers)
 

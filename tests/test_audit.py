@@ -30,7 +30,6 @@ def _one(app, since, action):
 
 
 @pytest.mark.parametrize("url,object_type", [
-    ("/admin/case/details/?id={case}", "case"),
     ("/admin/case/edit/?id={case}", "case"),
     ("/admin/woman/details/?id={woman}", "woman"),
     ("/admin/consent/details/?id={consent}", "consent"),
@@ -131,8 +130,31 @@ def test_events_cannot_be_changed_through_the_orm(app):
             db.session.commit()
 
 
+def test_the_case_page_records_each_part_it_shows(app, login_as, sample):
+    """One read of the case and of the woman, one list event per part, no personal values."""
+    client = login_as("coordinator")
+    since = _last_id(app)
+    assert client.get(f"/admin/case_page/?id={sample['case']}").status_code == 200
+    events = _events(app, since)
+    reads = sorted((e.object_type, e.object_id) for e in events
+                   if e.action is AuditAction.view_record)
+    assert reads == [("case", sample["case"]), ("woman", sample["woman"])]
+    lists = sorted(e.object_type for e in events if e.action is AuditAction.view_list)
+    assert lists == ["case_review", "consent", "meeting", "role_assignment", "support_record"]
+    assert all(f"case_id={sample['case']}" in e.detail for e in events
+               if e.action is AuditAction.view_list)
+    for event in events:
+        assert not any(text in event.detail for text in PERSONAL)
+
+
+def test_the_bare_case_record_leads_to_the_case_page(app, login_as, sample):
+    response = login_as("coordinator").get(f"/admin/case/details/?id={sample['case']}")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/admin/case_page/?id={sample['case']}")
+
+
 def test_case_access_log_shows_who_read_the_case(app, login_as, sample):
-    login_as("clerk").get(f"/admin/case/details/?id={sample['case']}")
+    login_as("clerk").get(f"/admin/case_page/?id={sample['case']}")
     body = login_as("coordinator").get(
         f"/admin/case_access_log/?case_id={sample['case']}").get_data(as_text=True)
     assert "事務担当テスト" in body and "記録閲覧" in body
@@ -145,6 +167,31 @@ def test_admin_reads_the_log_but_cannot_change_it(login_as, sample):
     assert client.get("/admin/audit_event/export/csv/").status_code == 403
     assert client.post("/admin/audit_event/delete/", data={
         "id": "1", "csrf_token": csrf_token(client, "/admin/")}).status_code == 403
+
+
+def test_the_workflow_events_read_in_japanese(app, login_as, sample):
+    """The events the workflow screens write (case page, intake look-up, gate, role change,
+    withdrawal for one agency) are shown in the log without English."""
+    from kyogikai.workflows.freshness import case_token
+    from tests.english import english_words
+
+    coordinator = login_as("coordinator")
+    coordinator.get(f"/admin/case_page/?id={sample['case']}")
+    coordinator.get("/admin/intake/candidates?name=青木&furigana=")
+    coordinator.get(f"/admin/case_conference/gate?held_on=R7.9.1&agencies=1&cases={sample['case']}")
+    coordinator.get("/admin/case_conference/cases?q=あおき")
+    with app.app_context():
+        seen = case_token(sample["case"])
+    token = csrf_token(coordinator, "/admin/")
+    coordinator.post(f"/admin/role_editor/change?case={sample['case']}", data={
+        "function": "coordination", "agency": "1", "meeting": str(sample["meeting"]),
+        "valid_from": "", "note": "", "seen": seen, "csrf_token": token})
+    coordinator.post(f"/admin/case_page/withdraw?id={sample['case']}", data={
+        "consent": str(sample["consent"]), "agency": "2", "withdrawn_on": "R7.9.1",
+        "csrf_token": token})
+    body = login_as("admin").get("/admin/audit_event/?page_size=100").get_data(as_text=True)
+    assert "ケースのページ" in body and "本人同意の確認" in body and "取りまとめ機能" in body
+    assert english_words(body) == set(), sorted(english_words(body))
 
 
 def test_a_picker_lookup_that_returns_names_is_recorded(app, login_as, sample):

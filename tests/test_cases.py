@@ -13,7 +13,7 @@ from tests.conftest import post_form
 def _case_form(woman_id, **overrides):
     data = {"woman": str(woman_id), "received_on": "令和7年6月1日", "status": "received",
             "risk_level": "high", "urgency": "low", "lead_agency": "1",
-            "main_support_agency": "__None", "end_reason": "", "note": ""}
+            "end_reason": "", "note": ""}
     data.update(overrides)
     return data
 
@@ -121,7 +121,8 @@ def test_ledger_shows_the_form1_columns(login_as, sample):
     for text in ("番号", "氏名（フリガナ）", "生年月日（年齢）", "相談受理年月日", "状況",
                  "危険度／緊急度", "主担当機関", "最終管理記録日",
                  sample["case_number"], "青木 明美", "アオキ アケミ",
-                 "平成2年5月1日 (1990-05-01)", "令和7年4月10日 (2025-04-10)", "支援中", "高／中",
+                 # 危険度／緊急度 follow the latest 管理記録 (中／低), not the intake's 高／中.
+                 "平成2年5月1日 (1990-05-01)", "令和7年4月10日 (2025-04-10)", "支援中", "中／低",
                  "テスト市 女性支援課", "令和7年5月20日 (2025-05-20)"):
         assert text in page, text
 

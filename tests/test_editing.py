@@ -24,7 +24,6 @@ CHANGES = {
     "consent": ("note", "備考を更新", "note", "備考を更新"),
     "case_review": ("situation", "状況を更新", "situation", "状況を更新"),
     "support_record": ("content", "内容を更新", "content", "内容を更新"),
-    "role_assignment": ("note", "備考を更新", "note", "備考を更新"),
     "meeting": ("place", "別の会議室", "place", "別の会議室"),
     "meeting_case": ("note", "備考を更新", "note", "備考を更新"),
     "business_plan": ("council_members", "構成員を更新", "council_members", "構成員を更新"),

@@ -315,3 +315,31 @@ def test_only_a_coordinator_reaches_the_screen(login_as, role):
     token = csrf_token(client, "/admin/")
     response = client.post("/admin/ledger_import/upload", data={"csrf_token": token})
     assert response.status_code == 403
+
+
+def test_imported_main_support_becomes_role_history_and_the_ledger_keeps_its_judgment(
+        app, tmp_path):
+    """Issue 10: the 主たる支援機関 column is a row of role history; the row's 危険度・緊急度 stay
+    the ledger's values (on the latest 管理記録 when the ledger has reviews, else the case's)."""
+    from openpyxl import Workbook
+
+    from kyogikai.models import RoleAssignment, RoleFunction
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["番号", "氏名", "フリガナ", "相談受理年月日", "状況", "危険度", "緊急度",
+                  "主担当機関", "主たる支援機関"])
+    sheet.append(["旧-0001", "取込 花子", "トリコミ ハナコ", date(2024, 5, 1), "支援中", "高", "低",
+                  "テスト市 女性支援課", "テスト警察署"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    code, output = _cli(app, _write(tmp_path, "roles.xlsx", buffer.getvalue()), "--user",
+                        "test-coordinator", "--yes")
+    assert code == 0, output
+    with app.app_context():
+        case = db.session.scalar(sa.select(Case))
+        [row] = db.session.scalars(sa.select(RoleAssignment)).all()
+        assert (row.case_id, row.agency.name, row.function, row.valid_from) == (
+            case.id, "テスト警察署", RoleFunction.main_support, date(2024, 5, 1))
+        assert (case.current_risk_level.value, case.current_urgency.value) == ("high", "low")
+        assert case.current_lead_agency.name == "テスト市 女性支援課"

@@ -80,3 +80,76 @@ def test_every_audit_action_fits_the_migrated_check(migrated_app):
                 "INSERT INTO audit_events (occurred_at, login_attempted, action, object_type, "
                 "outcome, detail, remote_addr) VALUES (CURRENT_TIMESTAMP, '', :action, '', "
                 "'success', '', '')"), {"action": action.value})
+
+
+CASE_WORKFLOWS = "4b4a7ecb0b8e"
+
+
+def test_role_history_is_append_only_in_the_migrated_database(migrated_app):
+    with db.engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO agencies (id, name, category, contact_person, phone, address, note, "
+            "version, created_at, updated_at) VALUES (1, 'a', 'other', '', '', '', '', 1, "
+            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+        conn.execute(sa.text(
+            "INSERT INTO women (id, name, furigana, alias, phone, note, search_text, postal_code, "
+            "prefecture, municipality, street, katagaki, address_hidden, version, created_at, "
+            "updated_at) VALUES (1, 'w', 'ウ', '', '', '', '', '', '', '', '', '', false, 1, "
+            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+        conn.execute(sa.text(
+            "INSERT INTO cases (id, number, fiscal_year, serial, woman_id, received_on, status, "
+            "end_reason, note, version, created_at, updated_at) VALUES (1, 'R7-0001', 2025, 1, "
+            "1, '2025-04-01', 'received', '', '', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+        conn.execute(sa.text(
+            "INSERT INTO role_assignments (id, case_id, agency_id, function, valid_from, note, "
+            "designated, designation_reason, cancels, correction_reason, version, created_at, "
+            "updated_at) VALUES (1, 1, 1, 'main_support', '2025-04-01', '', false, '', false, "
+            "'', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+    with db.engine.begin() as conn:  # closing an open row once is the one change allowed
+        conn.execute(sa.text("UPDATE role_assignments SET valid_to = '2025-05-01'"))
+    for statement in ("UPDATE role_assignments SET valid_to = NULL",
+                      "UPDATE role_assignments SET agency_id = 1, note = 'x'",
+                      "DELETE FROM role_assignments"):
+        with pytest.raises(sa.exc.DatabaseError), db.engine.begin() as conn:
+            conn.execute(sa.text(statement))
+
+
+def test_the_case_workflows_revision_moves_existing_data(migrated_app):
+    """Before it: a 主たる支援機関 column with a 4(3)③ checkbox, and the ledger's values on the
+    case. After it: a row of role history, and the ledger following the latest review."""
+    downgrade(revision=f"{CASE_WORKFLOWS}-1")
+    with db.engine.begin() as conn:
+        for statement in (
+            "INSERT INTO agencies (id, name, category, contact_person, phone, address, note, "
+            "version, created_at, updated_at) VALUES (1, 'a', 'other', '', '', '', '', 1, "
+            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP), (2, 'b', 'other', '', '', '', '', 1, "
+            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+            "INSERT INTO women (id, name, furigana, alias, phone, note, search_text, "
+            "postal_code, prefecture, municipality, street, katagaki, address_hidden, version, "
+            "created_at, updated_at) VALUES (1, 'w', 'ウ', '', '', '', '', '', '', '', '', '', "
+            "false, 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+            "INSERT INTO cases (id, number, fiscal_year, serial, woman_id, received_on, status, "
+            "end_reason, note, risk_level, urgency, lead_agency_id, main_support_agency_id, "
+            "main_support_designated, version, created_at, updated_at) VALUES "
+            "(1, 'R7-0001', 2025, 1, 1, '2025-04-01', 'supporting', '', '', 'high', 'high', 1, "
+            "2, true, 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP), "
+            "(2, 'R7-0002', 2025, 2, 1, '2025-04-02', 'received', '', '', 'low', NULL, 2, "
+            "NULL, false, 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+            "INSERT INTO case_reviews (case_id, reviewed_on, lead_agency_id, situation, "
+            "risk_level, urgency, support_policy, version, created_at, updated_at) VALUES "
+            "(1, '2025-05-01', 2, '', 'low', 'medium', '', 1, CURRENT_TIMESTAMP, "
+            "CURRENT_TIMESTAMP), (1, '2025-04-20', 1, '', 'high', 'high', '', 1, "
+            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"):
+            conn.execute(sa.text(statement))
+    upgrade()
+    with db.engine.connect() as conn:
+        ledger = conn.execute(sa.text(
+            "SELECT id, current_risk_level, current_urgency, current_lead_agency_id FROM cases "
+            "ORDER BY id")).all()
+        roles = conn.execute(sa.text(
+            "SELECT case_id, agency_id, function, designated, valid_from FROM role_assignments"
+        )).all()
+    assert [tuple(row) for row in ledger] == [(1, "low", "medium", 2), (2, "low", None, 2)]
+    [(case_id, agency_id, function, designated, valid_from)] = roles
+    assert (case_id, agency_id, function, bool(designated), str(valid_from)) == (
+        1, 2, "main_support", True, "2025-04-01")

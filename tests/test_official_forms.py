@@ -244,7 +244,7 @@ def test_form1_masks_hidden_addresses_as_the_screens_do(ledger, login_as):
             assert address == MASK and MASK in situation and MASK in note
             assert HIDDEN_STREET not in repr(sheet_rows(ws))
             # The ledger screen shows the same mask for the same person.
-            detail = client.get(f"/admin/case/details/?id={ledger['ids'][1]}")
+            detail = client.get(f"/admin/case_page/?id={ledger['ids'][1]}")
             assert MASK in detail.get_data(as_text=True)
         else:
             assert HIDDEN_STREET in address and HIDDEN_STREET in situation

@@ -21,7 +21,9 @@ def _pages(role: Role, ids: dict):
         if EDIT in granted:
             yield f"/admin/{resource}/edit/?id={ids[resource]}"
         if DETAILS in granted:
-            yield f"/admin/{resource}/details/?id={ids[resource]}"
+            # A case's whole page is the case page (the bare record redirects there).
+            yield (f"/admin/case_page/?id={ids[resource]}" if resource == "case"
+                   else f"/admin/{resource}/details/?id={ids[resource]}")
 
 
 def test_coordinator_reaches_every_entity_screen(login_as, sample):
@@ -31,13 +33,18 @@ def test_coordinator_reaches_every_entity_screen(login_as, sample):
     case_entities = ["case", "woman", "consent", "case_review", "support_record",
                      "role_assignment", "meeting", "meeting_case", "business_plan",
                      "annual_report"]
+    # Two exceptions, by design: role history is never edited (a correction is a new row), and
+    # a case's details are its case page (the bare record redirects there).
+    expected = {"/admin/role_assignment/edit/": 403, "/admin/case/details/": 302}
     for resource in case_entities:
         for url in (f"/admin/{resource}/", f"/admin/{resource}/new/",
                     f"/admin/{resource}/edit/?id={sample[resource]}",
                     f"/admin/{resource}/details/?id={sample[resource]}"):
             response = client.get(url)
-            assert response.status_code == 200, url
-            assert f'href="/admin/{resource}/' in response.get_data(as_text=True), url
+            status = expected.get(url.split("?")[0], 200)
+            assert response.status_code == status, url
+            if status == 200:
+                assert f'href="/admin/{resource}/' in response.get_data(as_text=True), url
 
 
 @pytest.mark.parametrize("role", list(Role))

@@ -114,7 +114,7 @@ def test_guessed_ids_on_write_routes_are_refused_and_reveal_nothing(app, login_a
 
 
 def test_the_out_of_scope_case_is_visible_to_the_coordinator(login_as, other):
-    response = login_as("coordinator").get(f"/admin/case/details/?id={other['case']}")
+    response = login_as("coordinator").get(f"/admin/case_page/?id={other['case']}")
     assert response.status_code == 200
     assert SECRET_NAME in response.get_data(as_text=True)
 

@@ -3,7 +3,9 @@
 from flask_babel import lazy_gettext as _l
 
 from kyogikai.admin_views.base import SecureModelView
+from kyogikai.models import RoleFunction
 from kyogikai.policy.matrix import RESOURCE_LABELS
+from kyogikai.policy.resources import RESOURCES
 
 # The structured detail of an event ("rows=3;total=10") as a person reads it.
 DETAIL_KEYS = {
@@ -13,6 +15,8 @@ DETAIL_KEYS = {
     "ids": _l("表示したID"),
     "approved": _l("承認"), "changed": _l("変更"), "reason": _l("理由"),
     "scope": _l("対象"), "failures": _l("失敗回数"), "cleared": _l("解除した件数"),
+    "meeting_id": _l("会議ID"), "function": _l("役割"), "corrects": _l("訂正した行"),
+    "cases": _l("ケース数"), "withdrawn_for_agency": _l("機関ごとの同意の撤回（機関ID）"),
 }
 DETAIL_VALUES = {
     "index_view": _l("一覧"), "details_view": _l("詳細"), "edit_view": _l("編集"),
@@ -35,6 +39,9 @@ DETAIL_VALUES = {
     "reset_by_admin": _l("管理者によるリセット"), "recovery_code_used": _l("回復コードの使用"),
     "recovery_codes_renewed": _l("回復コードの再発行"), "pair": _l("ログイン名と接続元の組"),
     "address": _l("接続元"), "self": _l("本人による変更"),
+    "index": _l("表示"), "candidates": _l("登録済みの女性の確認"), "gate": _l("本人同意の確認"),
+    "cases": _l("ケースの検索"), "designated": _l("要綱4(3)③による指定"),
+    **{function.value: function.label for function in RoleFunction},
 }
 
 
@@ -58,7 +65,13 @@ def _part(part: str, labels: dict) -> str:
     if not value:
         return str(DETAIL_VALUES.get(key, key))
     if key == "endpoint":
-        value = value.rsplit(".", 1)[-1]
+        screen, _dot, view = value.rpartition(".") if "." in value else (value, "", "")
+        if screen in RESOURCES and RESOURCES[screen].model is None:  # a workflow screen
+            name = str(RESOURCE_LABELS[screen])
+            if view and view != "index":
+                name += f"・{DETAIL_VALUES.get(view, view)}"
+            return f"{DETAIL_KEYS['endpoint']}: {name}"
+        value = view or value
     names = labels if key == "fields" else DETAIL_VALUES
     shown = "、".join(str(names.get(v, v)) for v in value.split(","))
     return f"{DETAIL_KEYS.get(key, key)}: {shown}"

@@ -580,6 +580,27 @@ class SecureModelView(PolicyMixin, ModelView):
         column = getattr(self.model, self.name_search_column)
         return and_(*(name_matches(column, term) for term in search.split()))
 
+    # Create forms opened from a case page start from it: form field → the resource whose id the
+    # query string carries under the same name (``?case=12``). The record is fetched in scope.
+    form_prefill: dict[str, str] = {}
+
+    def create_form(self, obj=None):
+        form = super().create_form(obj)
+        if request.method != "GET":
+            return form
+        for name, resource in self.form_prefill.items():
+            field = getattr(form, name, None)
+            record_id = scoping.parse_id(request.args.get(name, ""))
+            record = (scoping.get_visible(resource, record_id)
+                      if field is not None and record_id is not None else None)
+            if record is not None:
+                field.data = record
+                self.prefilled(form, name, record)
+        return form
+
+    def prefilled(self, form, name, record):
+        """Hook: fill further fields from a record the form was opened for."""
+
     def on_model_change(self, form, model, is_created):
         """Every save: policy first (before anything can autoflush the form's changes away),
         then the view's own domain checks, then the model's rules.

@@ -3,14 +3,16 @@
 from datetime import date
 from urllib.parse import urlencode
 
-from flask import flash, g, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import DateGreaterFilter, DateSmallerFilter
+from flask_admin.model.template import EndpointLinkRowAction, ViewRowAction
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import and_
+from wtforms.validators import ValidationError
 
 from kyogikai.admin_views.ajax import (
     CaseLoader,
@@ -19,7 +21,7 @@ from kyogikai.admin_views.ajax import (
     looks_like_case_number,
 )
 from kyogikai.admin_views.base import SecureModelView, current_role
-from kyogikai.admin_views.filters import AgencyFilter, FiscalYearFilter
+from kyogikai.admin_views.filters import AgencyFilter, FiscalYearFilter, RoleHolderFilter
 from kyogikai.admin_views.formatting import birth_with_age, name_with_furigana, wareki_or_blank
 from kyogikai.admin_views.official_forms import (
     export_or_back,
@@ -28,12 +30,14 @@ from kyogikai.admin_views.official_forms import (
 )
 from kyogikai.exports import forms as exports
 from kyogikai.japanese.wareki import WarekiError, format_wareki
-from kyogikai.models import Case, CaseReview, RoleAssignment, SupportRecord
+from kyogikai.models import Case, CaseReview, RoleAssignment, RoleFunction, SupportRecord
 from kyogikai.models.cases import is_review_overdue
 from kyogikai.models.council import review_interval_months
 from kyogikai.models.women import name_matches
-from kyogikai.policy import forms
+from kyogikai.policy import audit, forms, scoping
 from kyogikai.policy.matrix import EXPORT, LIST, allowed
+from kyogikai.workflows import WorkflowError
+from kyogikai.workflows import roles as role_steps
 
 CASE_LABELS = {
     "number": _l("番号"),
@@ -43,8 +47,12 @@ CASE_LABELS = {
     "ended_on": _l("終結・移管年月日"),
     "end_reason": _l("終結・移管の理由"),
     "levels": _l("危険度／緊急度"),
-    "main_support_agency": _l("主たる支援機関"),
-    "main_support_designated": _l("調整機関による主たる支援機関の指定（要綱4(3)③）"),
+    "current_lead_agency": _l("主担当機関"),
+    "current_risk_level": _l("危険度"),
+    "current_urgency": _l("緊急度"),
+    "risk_level": _l("危険度（受理時・ケースの登録値）"),
+    "urgency": _l("緊急度（受理時・ケースの登録値）"),
+    "lead_agency": _l("主担当機関（受理時・ケースの登録値）"),
     "last_review_on": _l("最終管理記録日"),
     "birth": _l("生年月日（年齢）"),
     "woman": _l("氏名（フリガナ）"),
@@ -58,10 +66,63 @@ def _interval() -> int:
     return g.review_interval
 
 
+OWN_MARK = _l("（受理時）")
+OWN_TITLE = _l("管理記録がまだないため、ケースに登録された受理時の値です")
+
+
+def _own_mark(model) -> Markup:
+    """The ledger's values come from the latest 管理記録; say so when they are the case's own."""
+    if not model.ledger_values_are_own:
+        return Markup("")
+    return Markup(f' <small class="text-muted ledger-own" title="{escape(OWN_TITLE)}">'
+                  f"{escape(OWN_MARK)}</small>")
+
+
 def _levels(view, context, model, name):
-    risk = model.risk_level.label if model.risk_level else "―"
-    urgency = model.urgency.label if model.urgency else "―"
-    return f"{risk}／{urgency}"
+    risk = model.current_risk_level.label if model.current_risk_level else "―"
+    urgency = model.current_urgency.label if model.current_urgency else "―"
+    return Markup(f"{escape(risk)}／{escape(urgency)}") + _own_mark(model)
+
+
+def _lead(view, context, model, name):
+    agency = model.current_lead_agency
+    return escape(agency.name if agency else "―") + _own_mark(model)
+
+
+def _number(view, context, model, name):
+    url = url_for("case_page.index", id=model.id)
+    return Markup(f'<a href="{escape(url)}">{escape(model.number)}</a>')
+
+
+class CasePickerLink:
+    """Forms with a case picker show, once a case is picked, a link to its case page."""
+
+    form_widget_args = {"case": {"data-case-link-label": _l("ケースのページを開く")}}
+
+    @property
+    def extra_js(self):
+        return [url_for("static", filename="js/case-links.js")]
+
+
+def case_link(view, context, model, name):
+    """A record's case, as a link to the case page (lists of 管理記録, 役割分担, 支援経過 …)."""
+    case = model.case
+    if case is None:
+        return ""
+    url = url_for("case_page.index", id=case.id)
+    return Markup(f'<a href="{escape(url)}">{escape(case.number)}</a>')
+
+
+def _plain_levels(view, context, model, name):
+    risk = model.current_risk_level.label if model.current_risk_level else "―"
+    urgency = model.current_urgency.label if model.current_urgency else "―"
+    return f"{risk}／{urgency}" + (str(OWN_MARK) if model.ledger_values_are_own else "")
+
+
+def _plain_lead(view, context, model, name):
+    agency = model.current_lead_agency
+    return (agency.name if agency else "") + (
+        str(OWN_MARK) if agency and model.ledger_values_are_own else "")
 
 
 def _last_review(view, context, model, name):
@@ -81,38 +142,47 @@ def _access_log_link(view, context, model, name):
 
 
 class CaseView(SecureModelView):
-    """The ledger: one row per case, the columns of 様式1, filtered and sorted on indexes."""
+    """The ledger: one row per case, the columns of 様式1, filtered and sorted on indexes.
 
+    危険度／緊急度 and 主担当機関 follow the latest 管理記録 (Case.current_*), marked 「（受理時）」
+    while the case has none. Each row leads to the case page (its number and the view icon; the
+    generic details page redirects there).
+    """
 
-    column_list = ("number", "woman", "birth", "received_on", "status", "levels", "lead_agency",
-                   "last_review_on")
+    column_list = ("number", "woman", "birth", "received_on", "status", "levels",
+                   "current_lead_agency", "last_review_on")
     column_details_list = ("number", "fiscal_year", "woman", "birth", "received_on", "status",
-                           "ended_on", "end_reason", "risk_level", "urgency", "lead_agency",
-                           "main_support_agency", "main_support_designated", "last_review_on",
+                           "ended_on", "end_reason", "levels", "current_lead_agency",
+                           "risk_level", "urgency", "lead_agency", "last_review_on",
                            "note", "created_at", "updated_at", "access_log")
     column_sortable_list = ("number", ("woman", "woman.furigana"), ("birth", "woman.birth_date"),
                             "received_on", "status", "last_review_on")
     column_default_sort = ("received_on", True)
     column_labels = CASE_LABELS
     column_formatters = {
+        "number": _number,
         "woman": lambda v, c, m, n: name_with_furigana(m.woman),
         "birth": lambda v, c, m, n: birth_with_age(m.woman.birth_date),
         "levels": _levels,
+        "current_lead_agency": _lead,
         "last_review_on": _last_review,
         "access_log": _access_log_link,
     }
     column_formatters_export = {
         **column_formatters,
+        "number": lambda v, c, m, n: m.number,
+        "levels": _plain_levels,
+        "current_lead_agency": _plain_lead,
         "woman": lambda v, c, m, n: str(m.woman),
         "last_review_on": lambda v, c, m, n: wareki_or_blank(m.last_review_on) + (
             "（期限超過）" if is_review_overdue(m, _interval(), date.today()) else ""),
     }
     column_filters = (
         "status",
-        AgencyFilter(Case.lead_agency_id, _l("主担当機関")),
-        AgencyFilter(Case.main_support_agency_id, _l("主たる支援機関")),
-        "risk_level",
-        "urgency",
+        AgencyFilter(Case.current_lead_agency_id, _l("主担当機関")),
+        RoleHolderFilter(RoleFunction.main_support, _l("主たる支援機関")),
+        "current_risk_level",
+        "current_urgency",
         DateGreaterFilter(Case.received_on, _l("相談受理年月日（この日より後）")),
         DateSmallerFilter(Case.received_on, _l("相談受理年月日（この日より前）")),
         FiscalYearFilter(Case.fiscal_year, _l("年度"), first_year_column=Case.fiscal_year,
@@ -123,10 +193,30 @@ class CaseView(SecureModelView):
     search_placeholder_text = _l("番号・氏名・フリガナで検索")
 
     form_columns = ("woman", "received_on", "status", "ended_on", "end_reason", "risk_level",
-                    "urgency", "lead_agency", "main_support_agency", "main_support_designated",
-                    "note")
+                    "urgency", "lead_agency", "note")
     form_ajax_refs = {"woman": WomanLoader()}
-    form_args = {"woman": {"label": _l("支援対象女性")}}
+    form_args = {"woman": {"label": _l("支援対象女性")},
+                 "risk_level": {"description": OWN_TITLE},
+                 "lead_agency": {"description": _l("役割分担と主たる支援機関は、ケースのページの"
+                                                   "「役割分担を変更」で記録します。")}}
+
+    def get_list_row_actions(self):
+        """The row's view icon opens the case page (the whole case), not the bare record."""
+        actions = [action for action in super().get_list_row_actions()
+                   if not isinstance(action, ViewRowAction)]
+        if self.can_view_details:
+            actions.insert(0, EndpointLinkRowAction("fa fa-eye", "case_page.index",
+                                                    title=_l("ケースのページを開く")))
+        return actions
+
+    @expose("/details/")
+    def details_view(self):
+        """One page per case: the bare record's page leads to the case page (scoped first)."""
+        value = scoping.parse_id(request.args.get("id", ""))
+        if value is None or scoping.get_visible("case", value) is None:
+            audit.record_not_found("case", value)
+            abort(404)
+        return redirect(url_for("case_page.index", id=value))
 
     # 様式1 of exactly what the ledger shows: its filters, search and order (list_as_shown).
     list_template = "admin/case_list.html"
@@ -193,10 +283,11 @@ class CaseView(SecureModelView):
                       else name_matches(Case.woman_id, term) for term in search.split()))
 
 
-class RoleAssignmentView(SecureModelView):
+class RoleAssignmentView(CasePickerLink, SecureModelView):
     """役割分担 history: rows are ended (終了日), not rewritten; agency and function are fixed."""
 
 
+    column_formatters = {"case": case_link}
     column_list = ("case", "agency", "function", "valid_from", "valid_to", "meeting")
     column_sortable_list = (("case", "case.number"), "valid_from", "valid_to")
     column_default_sort = ("valid_from", True)
@@ -204,16 +295,32 @@ class RoleAssignmentView(SecureModelView):
                       DateGreaterFilter(RoleAssignment.valid_from, _l("開始日（この日より後）")))
     column_labels = {"function": _l("役割"), "valid_from": _l("開始日"),
                      "valid_to": _l("終了日（現在も担う場合は空欄）"),
-                     "meeting": _l("決定した会議")}
-    form_edit_columns = ("valid_to", "note")
-    form_columns = ("case", "agency", "function", "meeting", "valid_from", "valid_to", "note")
+                     "meeting": _l("決定した会議"), "ended_meeting": _l("終了を決定した会議"),
+                     "designated": _l("要綱4(3)③による指定"),
+                     "designation_reason": _l("指定の理由"), "corrects": _l("訂正した行"),
+                     "cancels": _l("取消"), "correction_reason": _l("訂正の理由"),
+                     "recorded_by": _l("記録した人")}
+    column_details_list = ("case", "agency", "function", "valid_from", "valid_to", "meeting",
+                           "ended_meeting", "designated", "designation_reason", "corrects",
+                           "cancels", "correction_reason", "note", "recorded_by", "created_at")
+    form_columns = ("case", "agency", "function", "meeting", "valid_from", "note")
     form_ajax_refs = {"case": CaseLoader()}
+    form_prefill = {"case": "case"}
+
+    def check_change(self, model, is_created):
+        """A row entered here ends the previous holder of a single-holder function, like a change
+        in the role editor (history rows are never edited: the matrix grants no edit)."""
+        try:
+            role_steps.end_previous(model, current_user)
+        except WorkflowError as error:
+            raise ValidationError("".join(error.messages)) from error
 
 
-class CaseReviewView(SecureModelView):
+class CaseReviewView(CasePickerLink, SecureModelView):
     """管理記録 (様式1): at each meeting, the lead agency then, the situation and the policy."""
 
 
+    column_formatters = {"case": case_link}
     column_list = ("case", "reviewed_on", "meeting", "lead_agency", "risk_level", "urgency")
     # The CSV carries what the 管理記録 says, not only what the list fits (masked like the list).
     column_export_list = ("case", "reviewed_on", "meeting", "lead_agency", "situation",
@@ -225,16 +332,29 @@ class CaseReviewView(SecureModelView):
                       DateGreaterFilter(CaseReview.reviewed_on, _l("記録日（この日より後）")),
                       DateSmallerFilter(CaseReview.reviewed_on, _l("記録日（この日より前）")))
     column_labels = {"reviewed_on": _l("会議日・記録日"), "situation": _l("状況等"),
-                     "support_policy": _l("支援方針"), "lead_agency": _l("主担当機関（当時）")}
+                     "support_policy": _l("支援方針"), "lead_agency": _l("主担当機関（当時）"),
+                     "needs_conference": _l("個別ケース検討会議が必要")}
+    column_details_list = ("case", "meeting", "reviewed_on", "lead_agency", "risk_level",
+                           "urgency", "situation", "support_policy", "needs_conference",
+                           "created_at", "updated_at")
     form_columns = ("case", "meeting", "reviewed_on", "lead_agency", "situation", "risk_level",
-                    "urgency", "support_policy")
+                    "urgency", "support_policy", "needs_conference")
     form_ajax_refs = {"case": CaseLoader()}
+    form_prefill = {"case": "case"}
+
+    def prefilled(self, form, name, record):
+        """A new 管理記録 starts from the case's current 主担当機関 and judgment, and today."""
+        form.lead_agency.data = record.current_lead_agency
+        form.risk_level.data = record.current_risk_level
+        form.urgency.data = record.current_urgency
+        form.reviewed_on.data = date.today()
 
 
-class SupportRecordView(SecureModelView):
+class SupportRecordView(CasePickerLink, SecureModelView):
     """支援経過: what each agency did, day by day."""
 
 
+    column_formatters = {"case": case_link}
     column_list = ("case", "recorded_on", "agency", "kind")
     column_sortable_list = (("case", "case.number"), "recorded_on")
     column_default_sort = ("recorded_on", True)
@@ -243,3 +363,7 @@ class SupportRecordView(SecureModelView):
     column_labels = {"recorded_on": _l("実施日"), "kind": _l("種別"), "content": _l("内容")}
     form_columns = ("case", "recorded_on", "agency", "kind", "content")
     form_ajax_refs = {"case": CaseLoader()}
+    form_prefill = {"case": "case"}
+
+    def prefilled(self, form, name, record):
+        form.recorded_on.data = date.today()

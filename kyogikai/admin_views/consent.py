@@ -46,3 +46,4 @@ class ConsentView(SecureModelView):
     form_columns = ("woman", "purpose", "agencies", "obtained_on", "method", "obtained_by",
                     "valid_until", "withdrawn_on", "note")
     form_ajax_refs = {"woman": WomanLoader()}
+    form_prefill = {"woman": "woman"}

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from kyogikai.japanese.fiscal import fiscal_year
 from kyogikai.japanese.wareki import wareki_year_label
-from kyogikai.models import Agency, db
+from kyogikai.models import Agency, Case, RoleAssignment, db
+from kyogikai.models.cases import held_on_clause
 from kyogikai.policy import scoping
 
 
@@ -59,3 +60,17 @@ class FiscalYearFilter(BaseSQLAFilter):
 
     def operation(self):
         return _l("が")
+
+
+class RoleHolderFilter(AgencyFilter):
+    """Cases whose role ``function`` an agency holds today (from the role history)."""
+
+    def __init__(self, function, name):
+        self.function = function
+        super().__init__(Case.id, name)
+
+    def apply(self, query, value, alias=None):
+        holders = select(RoleAssignment.case_id).where(
+            RoleAssignment.function == self.function, RoleAssignment.agency_id == int(value),
+            held_on_clause(date.today()))
+        return query.filter(Case.id.in_(holders))

@@ -8,7 +8,7 @@ from babel import support
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import StringField
+from wtforms import Form, StringField
 from wtforms.validators import ValidationError
 
 from kyogikai.japanese.kana import is_katakana_reading, to_katakana
@@ -47,6 +47,15 @@ class BaseForm(FlaskForm):
         # (formdata, obj, …) as WTForms orders them; formdata is left to FlaskForm's default.
         self._obj = kwargs.get("obj", args[1] if len(args) > 1 else None)
         super().__init__(*args, **kwargs)
+
+
+class SubForm(Form):
+    """A form nested in another (FormField / FieldList rows): Japanese messages like BaseForm,
+    no CSRF token of its own (the outer form carries it)."""
+
+    class Meta:
+        def get_translations(self, form):
+            return _WTFormsJapanese()
 
 
 class WarekiDateField(StringField):

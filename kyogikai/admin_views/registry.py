@@ -7,6 +7,8 @@ from kyogikai.admin_views.access_log import CaseAccessLogView
 from kyogikai.admin_views.accounts import UserView
 from kyogikai.admin_views.approvals import AccountApprovalView
 from kyogikai.admin_views.audit import AuditEventView
+from kyogikai.admin_views.case_conference import CaseConferenceView
+from kyogikai.admin_views.case_page import CasePageView
 from kyogikai.admin_views.cases import (
     CaseReviewView,
     CaseView,
@@ -15,11 +17,14 @@ from kyogikai.admin_views.cases import (
 )
 from kyogikai.admin_views.consent import ConsentView
 from kyogikai.admin_views.council import AgencyView, ConcernView, CouncilView, MemberView
+from kyogikai.admin_views.intake import IntakeView
 from kyogikai.admin_views.ledger_import import LedgerImportView
 from kyogikai.admin_views.meetings import MeetingCaseView, MeetingView
 from kyogikai.admin_views.official_forms import OfficialFormsView
 from kyogikai.admin_views.own_account import OwnAccountView
+from kyogikai.admin_views.practitioner_review import PractitionerReviewView
 from kyogikai.admin_views.reports import AnnualReportView, BusinessPlanView
+from kyogikai.admin_views.role_editor import RoleEditorView
 from kyogikai.admin_views.secrecy import AddressSecrecyView
 from kyogikai.admin_views.throttles import LoginThrottleView
 from kyogikai.admin_views.women import WomanView
@@ -57,6 +62,11 @@ VIEWS = [
 # Custom (non-CRUD) screens: (view class, menu name, menu group, endpoint).
 CUSTOM_VIEWS = [
     (AddressSecrecyView, _l("住所秘匿の確認"), CASES, "address_secrecy"),
+    (CasePageView, _l("ケースのページ"), CASES, "case_page"),
+    (RoleEditorView, _l("役割分担の変更"), CASES, "role_editor"),
+    (IntakeView, _l("新規受理（女性・同意・ケース）"), CASES, "intake"),
+    (CaseConferenceView, _l("個別ケース検討会議の記録"), MEETINGS, "case_conference"),
+    (PractitionerReviewView, _l("実務者会議の進行管理"), MEETINGS, "practitioner_review"),
     (LedgerImportView, _l("台帳の取り込み（Excel）"), SETTINGS, "ledger_import"),
     (AccountApprovalView, _l("アカウントの承認"), SETTINGS, "account_approval"),
     (OwnAccountView, _l("アカウント設定"), None, "own_account"),

@@ -8,14 +8,17 @@ shown. Only the intake (create) form offers the checkbox, for a woman who asks a
 
 from flask import flash, redirect, request, url_for
 from flask_admin import expose
+from flask_admin.helpers import get_redirect_target
 from flask_admin.model.form import InlineFormAdmin
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+from sqlalchemy.orm import selectinload
 
 from kyogikai.admin_views.base import SecureModelView
 from kyogikai.admin_views.formatting import birth_with_age, name_with_furigana
 from kyogikai.admin_views.forms import KanaField
-from kyogikai.models import Companion, SecrecyChange, db
+from kyogikai.models import Companion, SecrecyChange, Woman, db
 from kyogikai.policy import masking, scoping
 from kyogikai.policy.matrix import EDIT
 
@@ -48,13 +51,24 @@ class CompanionInline(InlineFormAdmin):
     }
 
 
-class WomanView(SecureModelView):
+def _cases(view, context, model, name):
+    """Her cases the reader may see, each a link to its case page."""
+    links = [Markup('<a href="{}">{}</a>').format(url_for("case_page.index", id=case.id),
+                                                  case.number)
+             for case in scoping.visible(model.cases, "case")]
+    return Markup("、").join(links) if links else ""
 
-    column_list = ("name", "alias", "birth_date", "referral_route", "address_line",
+
+class WomanView(SecureModelView):
+    """After a save the clerk lands on her case page (or her record, when she has none or
+    several), not on the list."""
+
+    column_list = ("name", "cases", "alias", "birth_date", "referral_route", "address_line",
                    "address_hidden", "address_hidden_pending", "phone")
+    list_query_options = (selectinload(Woman.cases),)
     column_details_list = ("name", "furigana", "alias", "birth_date", "postal_code", "prefecture",
                            "municipality", "street", "katagaki", "address_hidden",
-                           "address_hidden_pending", "phone",
+                           "address_hidden_pending", "phone", "cases",
                            "referral_route", "concerns", "companions", "note", "created_at",
                            "updated_at")
     column_sortable_list = ("name", "furigana", "birth_date")
@@ -65,6 +79,7 @@ class WomanView(SecureModelView):
         "referral_route": _l("相談経路"),
         "concerns": _l("主訴"),
         "companions": _l("同伴家族"),
+        "cases": _l("ケース"),
         "address_line": _l("住所"),
         "address_hidden_pending": _l("住所秘匿の確認待ち"),
     }
@@ -73,8 +88,12 @@ class WomanView(SecureModelView):
         "birth_date": lambda v, c, m, n: birth_with_age(m.birth_date),
         "companions": lambda v, c, m, n: "、".join(str(x) for x in m.companions),
         "concerns": lambda v, c, m, n: "、".join(str(x) for x in m.concerns),
+        "cases": _cases,
     }
-    column_formatters_export = {**column_formatters, "name": lambda v, c, m, n: str(m)}
+    column_formatters_export = {
+        **column_formatters, "name": lambda v, c, m, n: str(m),
+        "cases": lambda v, c, m, n: "、".join(
+            case.number for case in scoping.visible(m.cases, "case"))}
     name_search_column = "id"
     column_searchable_list = ("name",)
     search_placeholder_text = _l("氏名・フリガナ・通称で検索")
@@ -136,3 +155,12 @@ class WomanView(SecureModelView):
             flash(_("住所秘匿の変更を申請しました。別の調整担当者が確認すると反映されます。"),
                   "success")
         return redirect(url_for(".edit_view", id=woman.id))
+
+    def get_save_return_url(self, model, is_created=False):
+        target = get_redirect_target()
+        if target and not target.startswith(self.get_url(".index_view")):
+            return target  # opened from a case page: back there
+        cases = scoping.visible(model.cases, "case")
+        if len(cases) == 1:
+            return url_for("case_page.index", id=cases[0].id)
+        return self.get_url(".details_view", id=model.id)

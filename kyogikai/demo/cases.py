@@ -69,9 +69,9 @@ def load_case_data(agencies: list[Agency], rng: random.Random) -> None:
     meetings = _meetings(agencies, members, rng)
     db.session.flush()
     conferences = [m for m in meetings if m.kind is MeetingKind.case_conference]
-    for case in cases:
-        _consent(case, agencies, members, rng)
-        _follow_up(case, by_kind, conferences, rng)
+    for i, case in enumerate(cases):
+        _consent(case, agencies, members, rng, withdraw_one=i % 9 == 4)
+        _follow_up(case, by_kind, conferences, agencies, rng, designate=i % 13 == 6)
     _reports(rng)
 
 
@@ -97,8 +97,7 @@ def _case(i: int, agencies: list[Agency], concerns: list[Concern], rng: random.R
     status = rng.choices(list(CaseStatus), weights=[2, 6, 3, 2, 1])[0]
     case = Case(woman=woman, received_on=received, status=status,
                 risk_level=rng.choice(list(Level)), urgency=rng.choice(list(Level)),
-                lead_agency=rng.choice(agencies[:6]), main_support_agency=rng.choice(agencies),
-                note="")
+                lead_agency=rng.choice(agencies[:6]), note="")
     if status in (CaseStatus.closed, CaseStatus.transferred):
         case.ended_on = min(received + timedelta(days=rng.randint(60, 300)), date(2026, 11, 20))
         case.end_reason = ("自立した生活の再建により終結" if status is CaseStatus.closed
@@ -130,17 +129,22 @@ def _meetings(agencies: list[Agency], members: list[Member], rng: random.Random)
     return meetings
 
 
-def _consent(case: Case, agencies: list[Agency], members: list[Member], rng: random.Random):
+def _consent(case: Case, agencies: list[Agency], members: list[Member], rng: random.Random,
+             withdraw_one: bool):
     covered = rng.sample(agencies, k=rng.randint(3, 8))
     withdrawn = case.received_on + timedelta(days=200) if rng.random() < 0.1 else None
-    db.session.add(Consent(woman=case.woman, purpose=ConsentPurpose.case_conference,
-                           obtained_on=case.received_on, method=rng.choice(list(ConsentMethod)),
-                           obtained_by=members[0], agencies=covered,
-                           valid_until=case.received_on + timedelta(days=365),
-                           withdrawn_on=withdrawn))
+    consent = Consent(woman=case.woman, purpose=ConsentPurpose.case_conference,
+                      obtained_on=case.received_on, method=rng.choice(list(ConsentMethod)),
+                      obtained_by=members[0], agencies=covered,
+                      valid_until=case.received_on + timedelta(days=365), withdrawn_on=withdrawn)
+    db.session.add(consent)
+    if withdraw_one:  # she stopped sharing with one agency; the others stay covered
+        db.session.flush()
+        consent.withdraw_for(covered[-1].id, case.received_on + timedelta(days=30))
 
 
-def _follow_up(case: Case, by_kind: dict, conferences: list[Meeting], rng: random.Random):
+def _follow_up(case: Case, by_kind: dict, conferences: list[Meeting], agencies: list[Agency],
+               rng: random.Random, designate: bool):
     police = by_kind.get(AgencyCategory.police)
     for meeting in conferences:
         if meeting.held_on < case.received_on or rng.random() > 0.25:
@@ -154,12 +158,16 @@ def _follow_up(case: Case, by_kind: dict, conferences: list[Meeting], rng: rando
                                   risk_level=case.risk_level, urgency=case.urgency,
                                   support_policy=rng.choice(POLICIES)))
         if not case.role_assignments:
-            db.session.add(RoleAssignment(case=case, agency=case.main_support_agency,
-                                          function=RoleFunction.direct_support, meeting=meeting,
-                                          valid_from=meeting.held_on))
-            db.session.add(RoleAssignment(case=case, agency=case.lead_agency,
-                                          function=RoleFunction.case_management,
-                                          meeting=meeting, valid_from=meeting.held_on))
+            main_support = rng.choice(agencies)
+            for function, agency in ((RoleFunction.direct_support, main_support),
+                                     (RoleFunction.case_management, case.lead_agency),
+                                     (RoleFunction.main_support, main_support)):
+                db.session.add(RoleAssignment(case=case, agency=agency, function=function,
+                                              meeting=meeting, valid_from=meeting.held_on,
+                                              designated=designate and function is
+                                              RoleFunction.main_support,
+                                              designation_reason="関係機関の協議が調わず、支援の遅れを"
+                                              "避けるため（デモ）" if designate else ""))
     db.session.add(SupportRecord(case=case, recorded_on=case.received_on, agency=case.lead_agency,
                                  kind=SupportKind.interview, content="初回面接（デモ）"))
     if police is not None and case.risk_level is Level.high:

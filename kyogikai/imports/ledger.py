@@ -36,6 +36,8 @@ from kyogikai.models import (
     Companion,
     Level,
     Relationship,
+    RoleAssignment,
+    RoleFunction,
     Woman,
     db,
 )
@@ -750,14 +752,24 @@ def _write(plan: Plan, cases: list[PlannedCase], user):
             values = dict(planned.case)
             lead = agencies.get(_agency_key(values.pop("lead_agency") or ""))
             main = agencies.get(_agency_key(values.pop("main_support_agency") or ""))
-            case = Case(woman=woman, lead_agency=lead, main_support_agency=main, **values)
+            case = Case(woman=woman, lead_agency=lead, **values)
             if planned.kept_number:
                 case.number, case.fiscal_year, case.serial = planned.kept_number
             db.session.add(case)
+            if main is not None:  # the 主たる支援機関 is role history (models.roles)
+                db.session.add(RoleAssignment(
+                    case=case, agency=main, function=RoleFunction.main_support,
+                    valid_from=case.received_on, recorded_by_id=user.id,
+                    note=str(_("台帳の取り込みで作成"))))
+            latest = max(planned.reviews, key=lambda r: r["reviewed_on"], default=None)
             for review in planned.reviews:
+                # The ledger follows the latest 管理記録: the 危険度・緊急度 of the Excel row are
+                # the ledger's current values, so they go with the latest review.
                 db.session.add(CaseReview(
                     case=case, reviewed_on=review["reviewed_on"], situation=review["situation"],
-                    lead_agency=agencies.get(_agency_key(review["agency"]))))
+                    lead_agency=agencies.get(_agency_key(review["agency"])),
+                    risk_level=values["risk_level"] if review is latest else None,
+                    urgency=values["urgency"] if review is latest else None))
                 counts["reviews"] += 1
             written.append((planned, case))
             counts["cases"] += 1

@@ -17,10 +17,11 @@ from kyogikai.models.cases import (
     Level,
     RoleAssignment,
     RoleFunction,
+    RoleHistoryError,
     SupportKind,
     SupportRecord,
 )
-from kyogikai.models.consent import Consent, ConsentMethod, ConsentPurpose
+from kyogikai.models.consent import Consent, ConsentAgency, ConsentMethod, ConsentPurpose
 from kyogikai.models.council import Agency, AgencyCategory, Council, Member
 from kyogikai.models.enums import LabeledEnum, Role
 from kyogikai.models.meetings import Meeting, MeetingCase, MeetingKind
@@ -38,8 +39,8 @@ from kyogikai.models.women import (
 __all__ = [
     "Agency", "AgencyCategory", "ApprovalReason", "LoginThrottle", "RecoveryCode", "ThrottleScope", "AnnualReport", "AuditAction", "AuditEvent", "AuditOutcome",
     "BusinessPlan", "Case", "CaseReview", "CaseSerial", "CaseStatus", "Companion", "Concern",
-    "Consent", "ConsentMethod", "ConsentPurpose", "Council", "LabeledEnum", "Level", "Meeting",
+    "Consent", "ConsentAgency", "ConsentMethod", "ConsentPurpose", "Council", "LabeledEnum", "Level", "Meeting",
     "MeetingCase", "MeetingKind", "Member", "NameSearchGram", "PlanCostLine", "ReferralRoute",
-    "Relationship", "ReportCostLine", "Role", "RoleAssignment", "RoleFunction", "SupportKind",
+    "Relationship", "ReportCostLine", "Role", "RoleAssignment", "RoleFunction", "RoleHistoryError", "SupportKind",
     "SecrecyChange", "SupportRecord", "User", "Woman", "db",
 ]

@@ -4,6 +4,7 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
+    DDL,
     Boolean,
     Date,
     ForeignKey,
@@ -13,11 +14,14 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    exists,
     func,
+    inspect,
     select,
     update,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import case as sql_case
+from sqlalchemy.orm import Mapped, Session, aliased, mapped_column, relationship
 
 from kyogikai.japanese.fiscal import fiscal_year, fiscal_year_prefix
 from kyogikai.models.base import VersionedMixin, db
@@ -44,11 +48,21 @@ class Level(LabeledEnum):
 
 
 class RoleFunction(LabeledEnum):
-    """役割分担 (要綱 4(2)ウ i–iii)."""
+    """役割分担 (要綱 4(2)ウ i–iii) and the 主たる支援機関 (4(2)ウ v, 4(3)③).
+
+    The 主担当機関 is not a row here: each 管理記録 records it as the meeting decided it, and the
+    ledger follows the latest one (see ``Case.current_lead_agency_id``).
+    """
 
     direct_support = "direct_support", _l("主たる直接支援機能")
     coordination = "coordination", _l("取りまとめ機能")
     case_management = "case_management", _l("ケース管理・調整機能")
+    main_support = "main_support", _l("主たる支援機関")
+
+    @property
+    def single_holder(self) -> bool:
+        """Only 主たる直接支援 may be held by several agencies at once (要綱 4(2)ウ i 2))."""
+        return self is not RoleFunction.direct_support
 
 
 class SupportKind(LabeledEnum):
@@ -94,20 +108,26 @@ class Case(VersionedMixin, db.Model):
                                                index=True)
     ended_on: Mapped[date | None] = mapped_column(Date)
     end_reason: Mapped[str] = mapped_column(Text, default="")
-    risk_level: Mapped[Level | None] = mapped_column(enum_type(Level), index=True)
-    urgency: Mapped[Level | None] = mapped_column(enum_type(Level), index=True)
+    # The case's own judgment and 主担当機関, typed at intake (受理時). The ledger shows them only
+    # while the case has no 管理記録; see the current_* columns.
+    risk_level: Mapped[Level | None] = mapped_column(enum_type(Level))
+    urgency: Mapped[Level | None] = mapped_column(enum_type(Level))
     lead_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
-    main_support_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"),
-                                                                index=True)
-    # 要綱 4(3)③: when agencies could not agree, the 調整機関 designated the main support agency.
-    main_support_designated: Mapped[bool] = mapped_column(Boolean, default=False)
     note: Mapped[str] = mapped_column(Text, default="")
     # Denormalised from CaseReview so the ledger can sort, filter and flag overdue with an index.
     last_review_on: Mapped[date | None] = mapped_column(Date, index=True)
+    # What the ledger shows: the latest 管理記録's 危険度・緊急度・主担当機関 (all three from that one
+    # record, even when it left one blank), or the case's own values while it has none
+    # (``last_review_on`` is then empty). Kept in step by refresh_ledger_values on every change
+    # of a 管理記録 or of the case's own values; never typed.
+    current_risk_level: Mapped[Level | None] = mapped_column(enum_type(Level), index=True)
+    current_urgency: Mapped[Level | None] = mapped_column(enum_type(Level), index=True)
+    current_lead_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"),
+                                                                index=True)
 
     woman = relationship("Woman", back_populates="cases")
     lead_agency = relationship("Agency", foreign_keys=[lead_agency_id])
-    main_support_agency = relationship("Agency", foreign_keys=[main_support_agency_id])
+    current_lead_agency = relationship("Agency", foreign_keys=[current_lead_agency_id])
     reviews = relationship("CaseReview", back_populates="case", order_by="CaseReview.reviewed_on")
     role_assignments = relationship("RoleAssignment", back_populates="case",
                                     order_by="RoleAssignment.valid_from")
@@ -118,6 +138,11 @@ class Case(VersionedMixin, db.Model):
     @property
     def is_open(self) -> bool:
         return self.status not in ENDED_STATUSES
+
+    @property
+    def ledger_values_are_own(self) -> bool:
+        """True while no 管理記録 exists: the ledger then shows the case's own (受理時) values."""
+        return self.last_review_on is None
 
     def problems(self) -> list[str]:
         """Domain rules a save must satisfy, as Japanese messages (empty when valid)."""
@@ -159,8 +184,20 @@ def _assign_number(mapper, connection, target: Case) -> None:
     target.number = f"{fiscal_year_prefix(fy)}-{bumped:04d}"
 
 
+class RoleHistoryError(PermissionError):
+    """A change that would rewrite or delete role history (it may only grow)."""
+
+
 class RoleAssignment(VersionedMixin, db.Model):
-    """役割分担 as history: a change ends one row (valid_to) and starts another, never overwrites."""
+    """役割分担 as history that only grows (see models.roles for the rules of change).
+
+    A change ends the holder's row (``valid_to``, ``ended_meeting_id``: the only columns that may
+    ever be set after insert, once, from empty) and starts a new one. A mistake is corrected by a
+    new row naming the row it corrects (``corrects_id``, with ``correction_reason``); the corrected
+    row is void from then on. A cancellation row (``cancels``) voids without holding anything.
+    No row is ever deleted. The ORM listeners below and database triggers (ROLE_HISTORY_DDL)
+    both refuse anything else, for every role and every code path.
+    """
 
     __tablename__ = "role_assignments"
     __label__ = _l("役割分担")
@@ -171,23 +208,135 @@ class RoleAssignment(VersionedMixin, db.Model):
     function: Mapped[RoleFunction] = mapped_column(enum_type(RoleFunction))
     meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id"), index=True)
     valid_from: Mapped[date] = mapped_column(Date)
-    valid_to: Mapped[date | None] = mapped_column(Date)
+    # active_history: the value before a change is loaded, so "closed once" can be checked.
+    valid_to: Mapped[date | None] = mapped_column(Date, active_history=True)
+    ended_meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id"),
+                                                         active_history=True)
     note: Mapped[str] = mapped_column(Text, default="")
+    # 要綱 4(3)③: the 調整機関 designated this 主たる支援機関 because the agencies could not agree.
+    designated: Mapped[bool] = mapped_column(Boolean, default=False)
+    designation_reason: Mapped[str] = mapped_column(Text, default="")
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("role_assignments.id"),
+                                                    index=True)
+    cancels: Mapped[bool] = mapped_column(Boolean, default=False)
+    correction_reason: Mapped[str] = mapped_column(Text, default="")
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     case = relationship("Case", back_populates="role_assignments")
     agency = relationship("Agency")
-    meeting = relationship("Meeting")
+    meeting = relationship("Meeting", foreign_keys=[meeting_id])
+    ended_meeting = relationship("Meeting", foreign_keys=[ended_meeting_id])
+    corrects = relationship("RoleAssignment", remote_side=[id])
+    recorded_by = relationship("User")
+
+    # Set once after insert (from empty), never changed again; everything else never changes.
+    CLOSING_COLUMNS = ("valid_to", "ended_meeting_id")
+    BOOKKEEPING_COLUMNS = ("updated_at", "version", "updated_by_id")
 
     def is_current_on(self, day: date) -> bool:
-        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+        """Held on ``day`` by the dates alone; a voided row (see models.roles) holds nothing."""
+        return (not self.cancels and self.valid_from <= day
+                and (self.valid_to is None or day <= self.valid_to))
 
     def problems(self) -> list[str]:
+        errors = []
         if self.valid_to and self.valid_from and self.valid_to < self.valid_from:
-            return [_l("終了日が開始日より前になっています。")]
-        return []
+            errors.append(_l("終了日が開始日より前になっています。"))
+        if self.designated:
+            if self.function is not RoleFunction.main_support:
+                errors.append(_l("要綱4(3)③の指定は主たる支援機関についてだけ行えます。"))
+            if not (self.designation_reason or "").strip():
+                errors.append(_l("要綱4(3)③の指定には、その理由を入力してください。"))
+            if self.meeting_id is None and self.meeting is None:
+                errors.append(_l("要綱4(3)③の指定には、協議が調わなかった会議を選んでください。"))
+        if (self.corrects_id is not None or self.corrects is not None) and not (
+                self.correction_reason or "").strip():
+            errors.append(_l("訂正には、その理由を入力してください。"))
+        return errors
 
     def __str__(self) -> str:
         return f"{self.case}：{self.agency}（{self.function.label}）"
+
+
+def _closing_only(target: RoleAssignment) -> list[str]:
+    """Columns an UPDATE of ``target`` would change beyond closing an open row once."""
+    state = inspect(target)
+    wrong = []
+    for attr in state.mapper.column_attrs:
+        history = state.attrs[attr.key].history
+        if not history.has_changes() or attr.key in RoleAssignment.BOOKKEEPING_COLUMNS:
+            continue
+        before = history.deleted[0] if history.deleted else None
+        if attr.key in RoleAssignment.CLOSING_COLUMNS and before is None:
+            continue
+        wrong.append(attr.key)
+    return wrong
+
+
+@event.listens_for(RoleAssignment, "before_update")
+def _refuse_rewrite(mapper, connection, target: RoleAssignment) -> None:
+    wrong = _closing_only(target)
+    if wrong:
+        raise RoleHistoryError(f"role_assignments: history only grows (changed {wrong})")
+
+
+@event.listens_for(RoleAssignment, "before_delete")
+def _refuse_delete(mapper, connection, target: RoleAssignment) -> None:
+    raise RoleHistoryError("role_assignments: history rows are never deleted")
+
+
+# The database refuses the same, so no hand-written UPDATE or DELETE rewrites the history. The
+# same statements run in the Alembic revision that adds them; create_all (tests) runs them here.
+_IMMUTABLE = ("case_id", "agency_id", "function", "meeting_id", "valid_from", "note",
+              "designated", "designation_reason", "corrects_id", "cancels", "correction_reason",
+              "recorded_by_id", "created_at")
+_SQLITE_CHANGED = " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in _IMMUTABLE)
+_PG_CHANGED = " OR ".join(f"NEW.{c} IS DISTINCT FROM OLD.{c}" for c in _IMMUTABLE)
+_REOPENED = ("(OLD.valid_to IS NOT NULL AND NEW.valid_to {ne} OLD.valid_to) OR "
+             "(OLD.ended_meeting_id IS NOT NULL AND NEW.ended_meeting_id {ne} OLD.ended_meeting_id)")
+ROLE_HISTORY_DDL = {
+    "sqlite": [
+        "CREATE TRIGGER role_assignments_no_delete BEFORE DELETE ON role_assignments "
+        "BEGIN SELECT RAISE(ABORT, 'role_assignments: history rows are never deleted'); END",
+        "CREATE TRIGGER role_assignments_only_grow BEFORE UPDATE ON role_assignments "
+        f"WHEN {_SQLITE_CHANGED} OR {_REOPENED.format(ne='IS NOT')} "
+        "BEGIN SELECT RAISE(ABORT, 'role_assignments: history only grows'); END",
+    ],
+    "postgresql": [
+        "CREATE OR REPLACE FUNCTION role_assignments_only_grow() RETURNS trigger "
+        "LANGUAGE plpgsql AS $$ BEGIN "
+        "IF TG_OP = 'DELETE' THEN "
+        "RAISE EXCEPTION 'role_assignments: history rows are never deleted'; END IF; "
+        f"IF {_PG_CHANGED} OR {_REOPENED.format(ne='IS DISTINCT FROM')} THEN "
+        "RAISE EXCEPTION 'role_assignments: history only grows'; END IF; "
+        "RETURN NEW; END $$",
+        "CREATE TRIGGER role_assignments_only_grow BEFORE UPDATE OR DELETE ON role_assignments "
+        "FOR EACH ROW EXECUTE FUNCTION role_assignments_only_grow()",
+    ],
+}
+ROLE_HISTORY_DROP = {
+    "sqlite": ["DROP TRIGGER IF EXISTS role_assignments_no_delete",
+               "DROP TRIGGER IF EXISTS role_assignments_only_grow"],
+    "postgresql": ["DROP TRIGGER IF EXISTS role_assignments_only_grow ON role_assignments",
+                   "DROP FUNCTION IF EXISTS role_assignments_only_grow()"],
+}
+
+for _dialect, _statements in ROLE_HISTORY_DDL.items():
+    for _statement in _statements:
+        event.listen(RoleAssignment.__table__, "after_create",
+                     DDL(_statement).execute_if(dialect=_dialect))
+
+
+def void_clause(row=RoleAssignment):
+    """SQL: ``row`` holds nothing — a cancellation, or corrected by a later row."""
+    correction = aliased(RoleAssignment)
+    return row.cancels.is_(True) | exists().where(correction.corrects_id == row.id)
+
+
+def held_on_clause(day: date, row=RoleAssignment):
+    """SQL: ``row`` is held on ``day`` (dates, and not void)."""
+    return ((row.valid_from <= day) & (row.valid_to.is_(None) | (row.valid_to >= day))
+            & ~void_clause(row))
 
 
 class CaseReview(VersionedMixin, db.Model):
@@ -205,6 +354,8 @@ class CaseReview(VersionedMixin, db.Model):
     risk_level: Mapped[Level | None] = mapped_column(enum_type(Level))
     urgency: Mapped[Level | None] = mapped_column(enum_type(Level))
     support_policy: Mapped[str] = mapped_column(Text, default="")
+    # 実務者会議 (4(2)イ ii): this case needs a 個別ケース検討会議.
+    needs_conference: Mapped[bool] = mapped_column(Boolean, default=False)
 
     case = relationship("Case", back_populates="reviews")
     meeting = relationship("Meeting", back_populates="reviews")
@@ -234,24 +385,74 @@ class SupportRecord(VersionedMixin, db.Model):
         return f"{self.case} の支援経過（{self.recorded_on:%Y-%m-%d}・{self.kind.label}）"
 
 
-def refresh_last_review(connection, case_id: int) -> None:
-    table = CaseReview.__table__
-    latest = select(func.max(table.c.reviewed_on)).where(table.c.case_id == case_id)
+def refresh_ledger_values(connection, case_id: int) -> None:
+    """last_review_on and the current_* columns of one case, from its 管理記録 (the latest by
+    記録日, then by id) or, while it has none, from the case's own values."""
+    reviews = CaseReview.__table__
+    cases = Case.__table__
+    has_review = exists().where(reviews.c.case_id == cases.c.id)
+
+    def latest_or_own(column: str):
+        latest = (select(reviews.c[column]).where(reviews.c.case_id == cases.c.id)
+                  .order_by(reviews.c.reviewed_on.desc(), reviews.c.id.desc()).limit(1)
+                  .scalar_subquery())
+        return sql_case((has_review, latest), else_=cases.c[column])
+
     connection.execute(
-        update(Case.__table__).where(Case.__table__.c.id == case_id)
-        .values(last_review_on=latest.scalar_subquery())
+        update(cases).where(cases.c.id == case_id).values(
+            last_review_on=select(func.max(reviews.c.reviewed_on))
+            .where(reviews.c.case_id == cases.c.id).scalar_subquery(),
+            current_risk_level=latest_or_own("risk_level"),
+            current_urgency=latest_or_own("urgency"),
+            current_lead_agency_id=latest_or_own("lead_agency_id"),
+        )
     )
+    _stale(connection, case_id)
+
+
+LEDGER_COLUMNS = ("last_review_on", "current_risk_level", "current_urgency",
+                  "current_lead_agency_id")
+
+
+def _stale(connection, case_id: int) -> None:
+    """Remember a case whose ledger columns changed under the ORM, to expire them after flush."""
+    stale = connection.info.setdefault("ledger_stale_cases", set())
+    stale.add(case_id)
+
+
+@event.listens_for(Session, "after_flush")
+def _expire_ledger_columns(session, flush_context) -> None:
+    stale = session.connection().info.pop("ledger_stale_cases", set())
+    for case_id in stale:
+        record = session.identity_map.get(session.identity_key(Case, case_id))
+        if record is not None:
+            session.expire(record, LEDGER_COLUMNS)
 
 
 @event.listens_for(CaseReview, "after_insert")
 @event.listens_for(CaseReview, "after_update")
 @event.listens_for(CaseReview, "after_delete")
 def _review_changed(mapper, connection, target: CaseReview) -> None:
-    refresh_last_review(connection, target.case_id)
+    refresh_ledger_values(connection, target.case_id)
     history = db.inspect(target).attrs.case_id.history
     for old_case_id in history.deleted or ():
         if old_case_id is not None:
-            refresh_last_review(connection, old_case_id)
+            refresh_ledger_values(connection, old_case_id)
+
+
+OWN_COLUMNS = ("risk_level", "urgency", "lead_agency_id")
+
+
+@event.listens_for(Case, "after_insert")
+def _case_inserted(mapper, connection, target: Case) -> None:
+    refresh_ledger_values(connection, target.id)
+
+
+@event.listens_for(Case, "after_update")
+def _own_values_changed(mapper, connection, target: Case) -> None:
+    state = inspect(target)
+    if any(state.attrs[name].history.has_changes() for name in OWN_COLUMNS):
+        refresh_ledger_values(connection, target.id)
 
 
 def add_months(day: date, months: int) -> date:

@@ -23,6 +23,16 @@ meeting_agencies = Table(
     Column("agency_id", ForeignKey("agencies.id"), primary_key=True, index=True),
 )
 
+# The agencies a consent override covered (要綱 4(2)ウ emergency): adding another attending agency
+# later needs its own override.
+meeting_case_override_agencies = Table(
+    "meeting_case_override_agencies",
+    db.metadata,
+    Column("meeting_case_id", ForeignKey("meeting_cases.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("agency_id", ForeignKey("agencies.id"), primary_key=True, index=True),
+)
+
 meeting_members = Table(
     "meeting_members",
     db.metadata,
@@ -66,13 +76,19 @@ class MeetingCase(VersionedMixin, db.Model):
                                             index=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     note: Mapped[str] = mapped_column(Text, default="")
-    # DOMAIN rule 1's emergency override: by a 調整担当者 only, with the written reason.
+    # The next meeting date decided for this case (要綱 4(2)ウ: 次回会議の日程等).
+    next_meeting_on: Mapped[date | None] = mapped_column(Date)
+    # DOMAIN rule 1's emergency override: by a 調整担当者 only, with the written reason, for
+    # the agencies named in override_agencies (the latest override's by/at).
     consent_override_reason: Mapped[str] = mapped_column(Text, default="")
     consent_override_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     consent_override_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     meeting = relationship("Meeting", back_populates="case_links")
     case = relationship("Case", back_populates="meeting_links")
+    override_agencies = relationship("Agency", secondary=meeting_case_override_agencies,
+                                     order_by="Agency.name")
+    consent_override_by = relationship("User")
 
     def __str__(self) -> str:
         return f"{self.meeting}：{self.case}"

@@ -32,6 +32,7 @@ from kyogikai.models import (
     Companion,
     Concern,
     Consent,
+    ConsentAgency,
     Council,
     LoginThrottle,
     Meeting,
@@ -49,7 +50,18 @@ from kyogikai.models import (
     db,
 )
 from kyogikai.models.women import ADDRESS_FIELDS
-from kyogikai.policy.actions import ACTIONS, CREATE, DELETE, EDIT, FULL, READ, READ_EXPORT, WRITE
+from kyogikai.policy.actions import (
+    ACTIONS,
+    CREATE,
+    DELETE,
+    DETAILS,
+    EDIT,
+    FULL,
+    LIST,
+    READ,
+    READ_EXPORT,
+    WRITE,
+)
 
 # ---------------------------------------------------------------- what a text column may carry
 
@@ -104,6 +116,14 @@ class ConsentNamingAgency:
     """A visible woman's consents, only those that name the agency and are valid today."""
 
     column: str = "woman_id"
+
+
+@dataclass(frozen=True)
+class Through:
+    """Rows pointing (by ``column``) at a row of another resource the user may see."""
+
+    resource: str
+    column: str
 
 
 @dataclass(frozen=True)
@@ -183,15 +203,20 @@ _DECLARED = [
                    "note": FREE_TEXT}),
     Resource("consent", _l("本人同意"), CASE_CONTENT, model=Consent, personal=True,
              scope=ConsentNamingAgency(), text={"note": FREE_TEXT}),
+    Resource("consent_agency", _l("本人同意の対象機関"), model=ConsentAgency, personal=True,
+             scope=Through("consent", "consent_id")),
     Resource("case_review", _l("管理記録"), CASE_CONTENT, model=CaseReview, personal=True,
              scope=ViaCase("case_id"),
              text={"situation": FREE_TEXT, "support_policy": FREE_TEXT}),
     Resource("support_record", _l("支援経過"), CASE_CONTENT, model=SupportRecord, personal=True,
              scope=ViaCase("case_id"), text={"content": FREE_TEXT}),
-    # 役割分担 is decided at a meeting: the coordinator records it; others read.
-    Resource("role_assignment", _l("役割分担"), {CO: FULL, CL: READ, SU: READ_EXPORT, AS: READ},
+    # 役割分担 is decided at a meeting: the coordinator records it; others read. History only
+    # grows: nobody edits or deletes a row (models.cases refuses it even below the screens).
+    Resource("role_assignment", _l("役割分担"),
+             {CO: READ_EXPORT | {CREATE}, CL: READ, SU: READ_EXPORT, AS: READ},
              model=RoleAssignment, personal=True, scope=ViaCase("case_id"),
-             text={"note": FREE_TEXT}),
+             text={"note": FREE_TEXT, "designation_reason": FREE_TEXT,
+                   "correction_reason": FREE_TEXT}),
     Resource("meeting", _l("会議"), CASE_CONTENT, model=Meeting, personal=True,
              scope=AttendedMeeting(),
              text={"place": FREE_TEXT, "agenda": FREE_TEXT, "minutes": FREE_TEXT,
@@ -214,6 +239,9 @@ _DECLARED = [
     Resource("consent_override", _l("同意確認の緊急例外"), {CO: frozenset({EDIT})}),
     # Per-case access log ("who saw this case and when").
     Resource("case_access_log", _l("ケースの閲覧記録"), {CO: READ}),
+    # 要綱 4(3)③: only a 調整担当者 designates a 主たる支援機関 when the agencies cannot agree.
+    Resource("main_support_designation", _l("主たる支援機関の指定（要綱4(3)③）"),
+             {CO: frozenset({CREATE})}),
     # Bringing in the city's existing Excel 台帳 at go-live (screen and command line).
     Resource("ledger_import", _l("台帳の取り込み（Excel）"), {CO: READ | {CREATE}}),
     # Records without a screen of their own.
@@ -229,6 +257,46 @@ _DECLARED = [
              text=every_text_column(PlanCostLine)),
     Resource("report_cost_line", _l("事業実績額の内訳"), model=ReportCostLine,
              text=every_text_column(ReportCostLine)),
+]
+
+
+
+# ---------------------------------------------------------------- workflow screens
+# A screen that shows or writes several resources at once is granted, action by action, to the
+# roles that may do it on every one of them: derived, never declared a second time.
+
+
+def _granted(action: str, names) -> frozenset:
+    by_name = {r.name: r for r in _DECLARED}
+    roles = [set(role for role, actions in by_name[name].grants.items() if action in actions)
+             for name in names]
+    return frozenset(set.intersection(*roles))
+
+
+def _workflow(name: str, label, *, reads=(), writes=()) -> Resource:
+    """READ for the roles that may read all of ``reads``; LIST and CREATE for the roles that may
+    create all of ``writes`` (LIST lets them reach the screen)."""
+    grants: dict[Role, set] = {}
+    for role in _granted(DETAILS, reads) if reads else ():
+        grants.setdefault(role, set()).update(READ)
+    for role in _granted(CREATE, writes) if writes else ():
+        grants.setdefault(role, set()).update({LIST, CREATE})
+    return Resource(name, label, {role: frozenset(actions) for role, actions in grants.items()})
+
+
+_DECLARED += [
+    # The case page: everything about one case, part by part within the reader's grants.
+    _workflow("case_page", _l("ケースのページ"), reads=("case",)),
+    # Intake in one flow: the woman (with companions), her consent and the case.
+    _workflow("intake", _l("新規受理（女性・同意・ケース）"), writes=("woman", "consent", "case")),
+    # 個別ケース検討会議 in one form: the meeting, its cases, 管理記録 and 役割分担.
+    _workflow("case_conference", _l("個別ケース検討会議の記録"),
+              writes=("meeting", "meeting_case", "case_review", "role_assignment")),
+    # 実務者会議 (4(2)イ i): every open case reviewed on one screen.
+    _workflow("practitioner_review", _l("実務者会議の進行管理"), writes=("case_review", "meeting")),
+    # The role editor of one case: read by whoever reads 役割分担, changed by whoever records it.
+    _workflow("role_editor", _l("役割分担の変更"), reads=("role_assignment",),
+              writes=("role_assignment",)),
 ]
 
 RESOURCES: dict[str, Resource] = {resource.name: resource for resource in _DECLARED}

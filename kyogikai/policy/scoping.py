@@ -13,6 +13,7 @@ from flask_login import current_user
 from sqlalchemy import Select, and_, exists, false, or_, select, true, union
 
 from kyogikai.models import Case, Consent, MeetingCase, Role, RoleAssignment, db
+from kyogikai.models.cases import held_on_clause
 from kyogikai.models.consent import consent_agencies
 from kyogikai.models.meetings import meeting_agencies
 from kyogikai.policy.resources import (
@@ -20,6 +21,7 @@ from kyogikai.policy.resources import (
     AttendedMeeting,
     ConsentNamingAgency,
     EveryRow,
+    Through,
     ViaCase,
     ViaWoman,
     resource_of,
@@ -31,7 +33,8 @@ def is_scoped(user) -> bool:
 
 
 def consent_covers(woman_id_column, agency_id: int, day: date):
-    """A consent of that woman, valid on ``day``, names the agency."""
+    """A consent of that woman, valid on ``day``, names the agency and was not withdrawn for it
+    (as a whole or for that agency alone) by then."""
     return exists().where(
         Consent.woman_id == woman_id_column,
         Consent.obtained_on <= day,
@@ -39,6 +42,7 @@ def consent_covers(woman_id_column, agency_id: int, day: date):
         or_(Consent.withdrawn_on.is_(None), Consent.withdrawn_on > day),
         consent_agencies.c.consent_id == Consent.id,
         consent_agencies.c.agency_id == agency_id,
+        or_(consent_agencies.c.withdrawn_on.is_(None), consent_agencies.c.withdrawn_on > day),
     )
 
 
@@ -53,10 +57,7 @@ def visible_case_ids(user, day: date | None = None):
     if agency_id is None:
         return select(Case.id).where(false())
     holds_role = select(RoleAssignment.case_id).where(
-        RoleAssignment.agency_id == agency_id,
-        RoleAssignment.valid_from <= day,
-        or_(RoleAssignment.valid_to.is_(None), RoleAssignment.valid_to >= day),
-    )
+        RoleAssignment.agency_id == agency_id, held_on_clause(day))
     attends = select(MeetingCase.case_id).join(
         meeting_agencies, meeting_agencies.c.meeting_id == MeetingCase.meeting_id
     ).where(meeting_agencies.c.agency_id == agency_id)
@@ -83,6 +84,10 @@ def _rule_clause(resource, user, day):
         column = getattr(model, rule.column)
         return and_(column.in_(visible_woman_ids(user, day)),
                     consent_covers(column, user.agency_id, day))
+    if isinstance(rule, Through):
+        other = RESOURCES[rule.resource]
+        visible = select(other.model.id).where(_rule_clause(other, user, day))
+        return getattr(model, rule.column).in_(visible)
     if isinstance(rule, AttendedMeeting):
         return exists().where(meeting_agencies.c.meeting_id == model.id,
                               meeting_agencies.c.agency_id == user.agency_id)

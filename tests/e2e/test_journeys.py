@@ -100,11 +100,13 @@ def test_clerk_registers_a_woman_with_a_companion(page, app):
     assert_japanese(page)
     navigate(page, page.get_by_role("button", name="保存", exact=True))
 
-    expect(page).to_have_url(re.compile(r"/admin/woman/"))
+    # She has no case yet: the clerk lands on her record (with a case, on the case page).
+    expect(page).to_have_url(re.compile(r"/admin/woman/details/"))
     expect(page.locator(".alert-success")).to_contain_text("作成しました")
-    row = page.locator("table.model-list tbody tr").filter(has_text="石田 綾")
-    expect(row).to_contain_text("イシダ\u3000アヤ")
-    expect(row).to_contain_text("令和3年2月28日")
+    record = page.locator("table").first
+    expect(record).to_contain_text("石田 綾")
+    expect(record).to_contain_text("イシダ\u3000アヤ")
+    expect(record).to_contain_text("令和3年2月28日")
     assert_japanese(page)
 
     with app.app_context():
