@@ -20,6 +20,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(backup)
     app.cli.add_command(restore)
     app.cli.add_command(import_ledger)
+    app.cli.add_command(export)
     app.cli.add_command(notices_cli)
 
 
@@ -184,6 +185,50 @@ def import_ledger(file, login, sheet, layout, mappings, create_agencies, link_ex
         return
     result = service.run(plan, user, data, commit=True)
     click.echo(service.describe_result(result, committed=True))
+
+
+@click.command("export")
+@click.argument("form", type=click.Choice(["form1", "form2", "form3"]))
+@click.option("--fiscal-year", type=click.IntRange(1989, 2200), required=True,
+              help="年度（西暦の開始年。例: 2025 は令和7年度）")
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "pdf"]), default="xlsx",
+              show_default=True, help="出力形式")
+@click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), required=True,
+              help="出力先のファイル（既にあれば上書き）")
+@click.option("--user", "login", default=None,
+              help="この利用者として出力する（その役割の権限・範囲・秘匿で。省略時は管理職と同じ範囲）")
+@click.option("--reference-date", default=None, help="様式1の年齢の基準日（既定は今日。例: 2026-03-31）")
+@with_appcontext
+def export(form, fiscal_year, fmt, out, login, reference_date):
+    """様式1・2・3（ケース進行管理台帳・事業計画書・実施状況報告書）を1年度分出力する。"""
+    from kyogikai.exports import forms
+    from kyogikai.japanese.wareki import WarekiError, parse_date
+    from kyogikai.policy.forms import COMMAND_LINE
+
+    user = COMMAND_LINE
+    if login:
+        user = db.session.scalar(select(User).where(User.login == login))
+        if user is None or not user.is_active:
+            raise click.UsageError(f"有効な利用者「{login}」が見つかりません。")
+    day = None
+    if reference_date:
+        try:
+            day = parse_date(reference_date)
+        except WarekiError as error:
+            raise click.UsageError(f"--reference-date: {error}") from None
+    try:
+        if form == "form1":
+            made = forms.form1_year(fiscal_year, user=user, fmt=fmt, reference_date=day,
+                                    via="cli")
+        else:
+            made = getattr(forms, form)(fiscal_year, user=user, fmt=fmt, via="cli")
+    except (forms.ExportRefused, forms.PdfUnavailable) as error:
+        raise click.ClickException(str(error)) from None
+    with open(out, "wb") as fh:
+        fh.write(made.data)
+    click.echo(f"{made.filename} を {out} に出力しました（{made.rows}件）。")
+
+
 @click.group("notices")
 def notices_cli():
     """お知らせ（画面内の通知）。"""

@@ -21,3 +21,18 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = "0" ] && command -v a
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
     || echo "Chromium をインストールできませんでした。ブラウザーテストはスキップされます。"
 fi
+# 様式1/2/3 as PDF: WeasyPrint needs Pango (and HarfBuzz's subsetter); the forms print in Debian's
+# IPAex fonts (Noto CJK made each PDF about 20x slower when measured). pdftotext (poppler-utils)
+# reads the PDFs back in the tests. Installed when missing and we may; otherwise the PDF tests
+# report themselves skipped.
+PDF_PACKAGES="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-ipaexfont poppler-utils"
+missing=""
+for package in $PDF_PACKAGES; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+    || missing="$missing $package"
+done
+if [ -n "$missing" ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+  echo "PDF 出力用のフォントとライブラリをインストールします（$missing）…"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing) \
+    >/dev/null 2>&1 || echo "PDF 用のパッケージをインストールできませんでした。PDF のテストはスキップされます。"
+fi

@@ -99,6 +99,11 @@ def test_custom_screen_matrix(login_as, sample, role):
         ("own_account", "password"): client.post("/admin/own_account/password", data={
             "current": "x", "new": "y", "confirm": "y",
             "csrf_token": csrf_token(client, "/admin/")}).status_code,
+        ("forms", "index"): client.get("/admin/forms/").status_code,
+        ("forms", "form1"): client.get(
+            "/admin/forms/form1/?fiscal_year=2025&format=xlsx").status_code,
+        ("forms", "preview"): client.get(
+            "/admin/forms/form3/preview/?fiscal_year=2025").status_code,
     }
     case, token = sample["case"], csrf_token(client, "/admin/")
     got.update({
@@ -136,7 +141,7 @@ def test_custom_screen_matrix(login_as, sample, role):
     # the case page after a recorded step (302).
     answers = {"index": 200, "decide": 302, "password": 200, "end": 200, "withdraw": 302,
                "change": 200, "correct": 200, "designate": 200, "save": 200, "gate": 200,
-               "new": 200}
+               "new": 200, "form1": 200, "preview": 200}
     want = {(screen, action): answers[action]
             if role in EXPECTED[screen][action] else 403 for screen, action in got}
     assert got == want

@@ -1,6 +1,7 @@
 """Meeting papers (4(3)②ア): the cases a reader may see, masked, roles as corrected, 「秘」."""
 
 import pytest
+import sqlalchemy as sa
 
 from kyogikai.models import Meeting, MeetingCase, RoleAssignment, Woman, db
 from kyogikai.models import roles as history
@@ -53,3 +54,32 @@ def test_roles_are_shown_as_corrected(app, login_as, papers):
     body = _paper(login_as("coordinator"), papers["meeting"]).get_data(as_text=True)
     assert "主たる直接支援機能：テスト市 女性支援課" in body
     assert "主たる直接支援機能：テスト警察署" not in body
+
+
+def test_the_papers_as_pdf_through_the_forms_builder(app, login_as, papers):
+    from kyogikai.exports import pdf
+    from kyogikai.models import AuditAction, AuditEvent
+    from tests.test_official_forms import pdf_text
+
+    if not pdf.available():
+        pytest.skip("WeasyPrint or the IPAex font is not installed (scripts/bootstrap.sh)")
+    client = login_as("supervisor")
+    page = _paper(client, papers["meeting"]).get_data(as_text=True)
+    assert f"/admin/meeting_paper/pdf?id={papers['meeting']}" in page
+    response = client.get(f"/admin/meeting_paper/pdf?id={papers['meeting']}")
+    assert response.mimetype == "application/pdf"
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    assert response.headers["Cache-Control"] == "no-store"
+    text = pdf_text(response.data)
+    assert "秘" in text and "個別ケース検討会議 会議録" in text
+    assert papers["case_number"] in text and "本町1-2-3" not in text  # masked for 管理職
+    with app.app_context():
+        event = db.session.scalar(sa.select(AuditEvent).where(
+            AuditEvent.action == AuditAction.export, AuditEvent.object_type == "meeting"))
+        assert event.object_id == papers["meeting"] and "format=pdf" in event.detail
+
+
+def test_agency_staff_print_but_do_not_export(login_as, papers):
+    client = login_as("agency_staff")
+    assert "meeting_paper/pdf" not in _paper(client, papers["meeting"]).get_data(as_text=True)
+    assert client.get(f"/admin/meeting_paper/pdf?id={papers['meeting']}").status_code == 403

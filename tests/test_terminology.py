@@ -100,3 +100,20 @@ def test_an_unknown_setting_stops_the_start(tmp_path):
         create_app({"TERMINOLOGY": "2023", "SECRET_KEY": "x",
                     "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite3'}",
                     "INSTANCE_PATH": str(tmp_path / "instance")})
+
+
+def test_the_forms_keep_the_youkou_headings_when_the_setting_is_on(app_2024, sample):
+    """様式2 as the 要綱 prints it, whatever the screens say (xlsx and PDF)."""
+    from kyogikai.exports import pdf
+    from tests.test_official_forms import pdf_text, sheet_rows, workbook
+
+    client = _client(app_2024)
+    screen = _get(client, f"/admin/business_plan/edit/?id={sample['business_plan']}")
+    assert "支援調整会議の構成員" in screen and "地域協議会の構成員" not in screen
+    response = client.get("/admin/forms/form2/?fiscal_year=2025&format=xlsx")
+    cells = [c for row in sheet_rows(workbook(response.data).active) for c in row if c]
+    assert "地域協議会の構成員、取組内容" in cells
+    assert not any("支援調整会議" in str(cell) for cell in cells)
+    if pdf.available():
+        text = pdf_text(client.get("/admin/forms/form2/?fiscal_year=2025&format=pdf").data)
+        assert "地域協議会の構成員、取組内容" in text and "支援調整会議" not in text

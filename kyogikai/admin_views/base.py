@@ -753,6 +753,29 @@ class SecureModelView(PolicyMixin, ModelView):
                 request.view_args.get("export_type", "") if exporting else ""))
         return count, rows
 
+    def list_as_shown(self):
+        """The list as the person sees it now (scope, search, filters and order from the request's
+        arguments) as an unexecuted query without paging, with its count: what an export of
+        "this list" holds. Reads the arguments through Flask-Admin's private
+        ``_get_list_extra_args`` and ``_get_column_by_idx``, as its own CSV export does, so the
+        two can never read them differently."""
+        args = self._get_list_extra_args()
+        sort = self._get_column_by_idx(args.sort)
+        count, query = self.get_list(None, sort[0] if sort else None, args.sort_desc, args.search,
+                                     args.filters, execute=False, page_size=0)
+        return count, query, args
+
+    def describe_filters(self, filters) -> list[dict]:
+        """The active filters as (label, operation, value code, value label), for a file that
+        says what it holds and an audit event that says how it was narrowed."""
+        described = []
+        for index, _name, value in filters or ():
+            flt = self._filters[index]
+            options = dict((str(k), str(v)) for k, v in (flt.get_options(self) or ()))
+            described.append({"label": str(flt.name), "operation": str(flt.operation()),
+                              "value": str(value), "shown": options.get(str(value), str(value))})
+        return described
+
     def _get_list_value(self, context, model, name, column_formatters, column_type_formatters):
         """One choke point for list, details and export cells: 住所秘匿 is masked here."""
         if masking.hides_field(model, name):

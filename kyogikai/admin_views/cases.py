@@ -1,11 +1,13 @@
 """The ledger (ケース進行管理台帳) and what hangs on a case: 役割分担, 管理記録, 支援経過."""
 
 from datetime import date
+from urllib.parse import urlencode
 
-from flask import abort, g, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import DateGreaterFilter, DateSmallerFilter
 from flask_admin.model.template import EndpointLinkRowAction, ViewRowAction
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup, escape
@@ -32,12 +34,19 @@ from kyogikai.admin_views.formatting import (
     name_with_furigana,
     wareki_or_blank,
 )
+from kyogikai.admin_views.official_forms import (
+    export_or_back,
+    pdf_notice,
+    reference_date_from,
+)
+from kyogikai.exports import forms as exports
+from kyogikai.japanese.wareki import WarekiError, format_wareki
 from kyogikai.models import Case, CaseReview, RoleAssignment, RoleFunction, SupportRecord
 from kyogikai.models.cases import is_review_overdue, overdue_clause
 from kyogikai.models.council import review_interval_months
 from kyogikai.models.women import name_matches
-from kyogikai.policy import audit, scoping
-from kyogikai.policy.matrix import LIST, allowed
+from kyogikai.policy import audit, forms, scoping
+from kyogikai.policy.matrix import EXPORT, LIST, allowed
 from kyogikai.workflows import WorkflowError
 from kyogikai.workflows import roles as role_steps
 
@@ -234,6 +243,61 @@ class CaseView(SecureModelView):
             abort(404)
         return redirect(url_for("case_page.index", id=value))
 
+    # 様式1 of exactly what the ledger shows: its filters, search and order (list_as_shown).
+    list_template = "admin/case_list.html"
+    endpoint_actions = {"form1": EXPORT}
+    # Arguments of the ledger that are not the list's own: the 様式1 form adds them.
+    FORM1_ARGS = ("format", "reference_date")
+
+    def form1_controls(self, count) -> dict:
+        """What the ledger's 様式1 buttons need to show themselves (template helper)."""
+        count = count or 0
+        return {"show": forms.may_export("form1", current_user),
+                "today": format_wareki(date.today()), "pdf_notice": pdf_notice(count),
+                "pdf_too_long": count > exports.MAX_PDF_CASES,
+                "list_args": [(k, v) for k, v in request.args.items(multi=True)
+                              if k not in self.FORM1_ARGS + ("page",)]}
+
+    @expose("/form1/")
+    def form1(self):
+        list_args = [(k, v) for k, v in request.args.items(multi=True)
+                     if k not in self.FORM1_ARGS]
+        back = url_for(".index_view") + ("?" + urlencode(list_args) if list_args else "")
+        try:
+            day = reference_date_from(request.args.get("reference_date"))
+        except WarekiError as error:
+            flash(_("年齢の基準日: %(error)s", error=str(error)), "error")
+            return redirect(back)
+        count, query, args = self.list_as_shown()
+        fmt = request.args.get("format", "")
+        if fmt == "pdf" and count > exports.MAX_PDF_CASES:
+            flash(pdf_notice(count), "error")
+            return redirect(back)
+        described = self.describe_filters(args.filters)
+        years = {int(value) for index, _, value in args.filters or ()
+                 if isinstance(self._filters[index], FiscalYearFilter)}
+        fy = years.pop() if len(years) == 1 else None
+        return export_or_back(lambda: exports.form1(
+            query.order_by(Case.id), user=current_user, fmt=fmt, fiscal_year=fy,
+            reference_date=day, period=self._form1_period(fy, described, args),
+            filters=self._form1_audit(described, args), via="ledger"), back)
+
+    @staticmethod
+    def _form1_period(fy, described, args) -> str:
+        """What the sheet says it holds: the 年度 and how the ledger was narrowed."""
+        conditions = [f"{f['label']} {f['operation']} {f['shown']}" for f in described]
+        if args.search:
+            conditions.append(f"検索「{args.search}」")
+        head = exports.year_period(fy) if fy else "台帳に表示中のケース"
+        return head + (f"（台帳の絞り込み：{'、'.join(conditions)}）" if conditions else "")
+
+    @staticmethod
+    def _form1_audit(described, args) -> str:
+        """The same for the audit log, without the search words (they may be a woman's name)."""
+        filters = ",".join(f"{f['label']}:{f['value']}" for f in described)
+        sort = f"{args.sort}{'desc' if args.sort_desc else ''}" if args.sort is not None else ""
+        return f"filters={filters};search={'yes' if args.search else 'no'};sort={sort}"
+
     def search_clause(self, search):
         """Each term matches a case number (prefix, when it looks like one) or the names.
 
@@ -283,6 +347,9 @@ class CaseReviewView(CasePickerLink, SecureModelView):
 
     column_formatters = {"case": case_link}
     column_list = ("case", "reviewed_on", "meeting", "lead_agency", "risk_level", "urgency")
+    # The CSV carries what the 管理記録 says, not only what the list fits (masked like the list).
+    column_export_list = ("case", "reviewed_on", "meeting", "lead_agency", "situation",
+                          "risk_level", "urgency", "support_policy")
     column_sortable_list = (("case", "case.number"), "reviewed_on")
     column_default_sort = ("reviewed_on", True)
     column_filters = ("risk_level", "urgency",

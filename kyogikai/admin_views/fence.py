@@ -72,6 +72,11 @@ PRIVATE_NAMES: tuple[Private, ...] = (
     Private(MODEL_BASE, "_filter_args", READ,
             "filter keys of the view, so an unknown or hostile filter in the URL is a 400, "
             "not a 500"),
+    Private(MODEL_BASE, "_get_list_extra_args", CALL,
+            "the list's page, sort, search and filters from the request, read as the list and "
+            "Flask-Admin's own CSV export read them, so 様式1 holds exactly the ledger as shown"),
+    Private(MODEL_BASE, "_get_column_by_idx", CALL,
+            "the sort column of that request, as the CSV export maps it"),
     Private(MODEL_BASE, "_form_ajax_refs", READ,
             "a picker served by ajax needs no scoped query_factory of its own"),
     Private("flask_admin.contrib.sqla.form:AdminModelConverter", "_model_select_field", OVERRIDE,

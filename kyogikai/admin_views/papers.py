@@ -5,15 +5,23 @@ its read audited; the cases, 管理記録 and 役割分担 are the reader's scop
 a person typed is masked for readers who may not see hidden addresses.
 """
 
-from flask import request
+from io import BytesIO
+
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask_admin import expose
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from kyogikai.admin_views.base import SecureView
-from kyogikai.models import CaseReview, MeetingCase, RoleAssignment, db
+from kyogikai.admin_views.base import SecureView, deny
+from kyogikai.exports import pdf
+from kyogikai.exports.cells import content_disposition
+from kyogikai.japanese.wareki import format_wareki
+from kyogikai.models import AuditAction, CaseReview, MeetingCase, RoleAssignment, db
 from kyogikai.models.base import utcnow
 from kyogikai.models.roles import live
+from kyogikai.policy import audit
+from kyogikai.policy.matrix import EXPORT
 
 
 class MeetingPaperView(SecureView):
@@ -46,5 +54,31 @@ class MeetingPaperView(SecureView):
 
     @expose("/")
     def index(self):
-        return self.render("papers/meeting.html", for_screen=True,
-                           **self.paper(request.args.get("id", "")))
+        paper = self.paper(request.args.get("id", ""))
+        pdf_url = (url_for(".as_pdf", id=paper["meeting"].id)
+                   if self.allows(EXPORT) and pdf.available() else None)
+        return self.render("papers/meeting.html", for_screen=True, pdf_url=pdf_url, **paper)
+
+    @expose("/pdf")
+    def as_pdf(self):
+        """The same page as a PDF, through the 様式 exports' builder (WeasyPrint, IPAex): an
+        export, for the roles the matrix lets export meetings (others print the page)."""
+        if not self.allows(EXPORT):
+            return deny("pdf", self.resource)
+        paper = self.paper(request.args.get("id", ""))
+        meeting = paper["meeting"]
+        html = render_template("papers/meeting.html", for_screen=False,
+                               font_family=pdf.FONT_FAMILY, shown=self.shown,
+                               masked=self.masked, **paper)
+        out = BytesIO()
+        try:
+            pdf.write_html(html, out)
+        except pdf.PdfUnavailable:
+            flash(_("この環境では PDF を作成できません。印刷用の画面から印刷してください。"), "error")
+            return redirect(url_for(".index", id=meeting.id))
+        audit.record(AuditAction.export, object_type="meeting", object_id=meeting.id,
+                     detail=f"meeting_paper;format=pdf;cases={len(paper['cases'])}")
+        name = f"会議資料_{meeting.kind.label}_{format_wareki(meeting.held_on)}.pdf"
+        response = Response(out.getvalue(), mimetype="application/pdf")
+        response.headers["Content-Disposition"] = content_disposition(name)
+        return response

@@ -22,6 +22,7 @@ from kyogikai.admin_views.intake import IntakeView
 from kyogikai.admin_views.ledger_import import LedgerImportView
 from kyogikai.admin_views.meetings import MeetingCaseView, MeetingView
 from kyogikai.admin_views.notices import NoticeView
+from kyogikai.admin_views.official_forms import OfficialFormsView
 from kyogikai.admin_views.own_account import OwnAccountView
 from kyogikai.admin_views.papers import MeetingPaperView
 from kyogikai.admin_views.practitioner_review import PractitionerReviewView
@@ -72,6 +73,7 @@ CUSTOM_VIEWS = [
     (LedgerImportView, _l("台帳の取り込み（Excel）"), SETTINGS, "ledger_import"),
     (AccountApprovalView, _l("アカウントの承認"), SETTINGS, "account_approval"),
     (OwnAccountView, _l("アカウント設定"), None, "own_account"),
+    (OfficialFormsView, _l("様式の出力（様式1・2・3）"), REPORTS, "forms"),
 ]
 
 

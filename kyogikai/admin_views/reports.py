@@ -2,10 +2,11 @@
 
 from flask_admin.model.form import InlineFormAdmin
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from kyogikai.admin_views.base import SecureModelView
 from kyogikai.models import PlanCostLine, ReportCostLine
-from kyogikai.models.reports import annual_counts
+from kyogikai.policy import forms
 
 COST_LABELS = {"item": _l("費目"), "amount_yen": _l("金額（円）"), "note": _l("備考")}
 SECTION_LABELS = {
@@ -66,7 +67,7 @@ class AnnualReportView(SecureModelView):
         "ingenuity_effects_issues": _l("工夫したことや効果、課題等"),
     }
     column_formatters = {
-        "computed_counts": lambda v, c, m, n: annual_counts(m.fiscal_year).summary(),
+        "computed_counts": lambda v, c, m, n: forms.figures(m.fiscal_year, current_user).summary(),
         "cost_lines": lambda v, c, m, n: "、".join(str(x) for x in m.cost_lines),
     }
     form_excluded_columns = ("created_at", "updated_at")

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 from kyogikai.japanese.wareki import format_wareki_with_western
 
-__all__ = ["age_on", "format_birth_with_age"]
+__all__ = ["age_on", "format_birth_with_age", "latest_birth_for_age"]
 
 
 def age_on(birth: date, on: date) -> int:
@@ -29,3 +29,19 @@ def age_on(birth: date, on: date) -> int:
 def format_birth_with_age(birth: date, on: date) -> str:
     """Birth date with age for case sheets: 平成12年4月2日 (2000-04-02)（20歳）."""
     return f"{format_wareki_with_western(birth)}（{age_on(birth, on)}歳）"
+
+
+def latest_birth_for_age(age: int, on: date) -> date:
+    """The latest birth date of a person who has reached ``age`` on the day ``on``.
+
+    Everyone born on or before it is at least ``age``; everyone born after it is younger. So an
+    age band is a range of birth dates, which a database can count without computing ages.
+    A person reaches an age on the eve of the birthday, so the anniversary of the day after
+    ``on`` is the boundary; a 29 February that the year lacks falls back to the 28th (143条).
+    """
+    following = on + timedelta(days=1)
+    year = following.year - age
+    try:
+        return following.replace(year=year)
+    except ValueError:  # 29 February in a common year
+        return date(year, 2, 28)

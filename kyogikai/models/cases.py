@@ -477,6 +477,12 @@ def is_review_overdue(case: Case, interval_months: int, today: date) -> bool:
     return case.is_open and review_due_on(case, interval_months) < today
 
 
+def active_between(start: date, end: date):
+    """SQL: the case was under management at some time from start to end (both inclusive):
+    received by the end and not ended before the start. A 年度's ledger and its counts."""
+    return (Case.received_on <= end) & (Case.ended_on.is_(None) | (Case.ended_on >= start))
+
+
 def overdue_clause(interval_months: int, today: date):
     """SQL for is_review_overdue, on the indexed last_review_on / received_on columns."""
     cutoff = add_months(today, -interval_months)

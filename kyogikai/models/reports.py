@@ -1,13 +1,12 @@
-"""事業計画書 (様式2) and 実施状況報告書 (様式3); the report's counts are computed, not typed."""
+"""事業計画書 (様式2) and 実施状況報告書 (様式3); the report's counts are computed, not typed
+(models/annual.py)."""
 
-from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, ForeignKey, Integer, String, Text, func, select
+from sqlalchemy import Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kyogikai.japanese.fiscal import fiscal_year_range
 from kyogikai.models.base import VersionedMixin, db
 
 
@@ -105,42 +104,3 @@ class ReportCostLine(CostLineMixin, VersionedMixin, db.Model):
                                            index=True)
 
     report = relationship("AnnualReport", back_populates="cost_lines")
-
-
-@dataclass(frozen=True)
-class AnnualCounts:
-    """様式3 1(1)–(5): what the ledger and meeting records say about one 年度."""
-
-    women: int
-    companions: int
-    new_cases: int
-    meetings: dict
-
-    def summary(self) -> str:
-        from kyogikai.models.meetings import MeetingKind
-
-        per_kind = "、".join(f"{kind.label} {self.meetings.get(kind, 0)}回" for kind in MeetingKind)
-        return (f"支援対象女性 {self.women}人（同伴家族 {self.companions}人、計 "
-                f"{self.women + self.companions}人）、新規受理 {self.new_cases}件、{per_kind}")
-
-
-def annual_counts(fy: int) -> AnnualCounts:
-    from kyogikai.models.cases import Case
-    from kyogikai.models.meetings import Meeting
-    from kyogikai.models.women import Companion
-
-    start, end = fiscal_year_range(fy)
-    active = (Case.received_on <= end) & (
-        Case.ended_on.is_(None) | (Case.ended_on >= start)
-    )
-    women_ids = select(Case.woman_id).where(active).distinct()
-    women = db.session.scalar(select(func.count()).select_from(women_ids.subquery()))
-    companions = db.session.scalar(
-        select(func.count(Companion.id)).where(Companion.woman_id.in_(women_ids))
-    )
-    new_cases = db.session.scalar(select(func.count(Case.id)).where(Case.fiscal_year == fy))
-    meetings = dict(db.session.execute(
-        select(Meeting.kind, func.count(Meeting.id))
-        .where(Meeting.held_on.between(start, end)).group_by(Meeting.kind)
-    ).all())
-    return AnnualCounts(women or 0, companions or 0, new_cases or 0, meetings)

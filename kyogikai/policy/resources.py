@@ -246,6 +246,9 @@ _DECLARED = [
              model=BusinessPlan, text=every_text_column(BusinessPlan)),
     Resource("annual_report", _l("実施状況報告書（様式3）"), {CO: FULL, CL: WRITE, SU: READ_EXPORT},
              model=AnnualReport, text=every_text_column(AnnualReport)),
+    # 様式の出力 (the screen); each file needs EXPORT on every resource it prints
+    # (policy.forms.FORM_RESOURCES), the 様式3 preview DETAILS on annual_report.
+    Resource("forms", _l("様式の出力（様式1・2・3）"), {CO: READ, CL: READ, SU: READ}),
     # Who may read an address under 住所秘匿 (everyone else sees the mask), and who may confirm
     # a change of the flag (a second coordinator) or override the consent gate.
     Resource("hidden_address", _l("秘匿された住所の閲覧"), {CO: READ}),
