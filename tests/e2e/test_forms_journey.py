@@ -45,7 +45,7 @@ def test_supervisor_downloads_form1_of_the_filtered_ledger(page, cases, tmp_path
     open_menu(page, "ケース管理", "ケース進行管理台帳")
     expect(ledger_rows(page)).to_have_count(6)
 
-    add_filter(page, "年度", "令和7年度（2025年度）")
+    add_filter(page, "年度", "令和7年度（2025）")
     add_filter(page, "状況", "支援中")
     navigate(page, page.get_by_role("button", name="適用"))
     expect(page).to_have_url(re.compile(r"flt\d+_\d+=2025"))
