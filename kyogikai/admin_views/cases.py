@@ -85,14 +85,14 @@ def _own_mark(model) -> Markup:
     """The ledger's values come from the latest 管理記録; say so when they are the case's own."""
     if not model.ledger_values_are_own:
         return Markup("")
-    return Markup(f' <small class="text-muted ledger-own" title="{escape(OWN_TITLE)}">'
-                  f"{escape(OWN_MARK)}</small>")
+    return Markup(' <small class="text-muted ledger-own" title="{}">{}</small>').format(
+        OWN_TITLE, OWN_MARK)
 
 
 def _levels(view, context, model, name):
     risk = model.current_risk_level.label if model.current_risk_level else "―"
     urgency = model.current_urgency.label if model.current_urgency else "―"
-    return Markup(f"{escape(risk)}／{escape(urgency)}") + _own_mark(model)
+    return Markup("{}／{}").format(risk, urgency) + _own_mark(model)
 
 
 def _lead(view, context, model, name):
@@ -102,8 +102,7 @@ def _lead(view, context, model, name):
 
 
 def _number(view, context, model, name):
-    url = url_for("case_page.index", id=model.id)
-    return Markup(f'<a href="{escape(url)}">{escape(model.number)}</a>')
+    return Markup('<a href="{}">{}</a>').format(url_for("case_page.index", id=model.id), model.number)
 
 
 class CasePickerLink:
@@ -121,8 +120,7 @@ def case_link(view, context, model, name):
     case = model.case
     if case is None:
         return ""
-    url = url_for("case_page.index", id=case.id)
-    return Markup(f'<a href="{escape(url)}">{escape(case.number)}</a>')
+    return Markup('<a href="{}">{}</a>').format(url_for("case_page.index", id=case.id), case.number)
 
 
 def _plain_levels(view, context, model, name):

@@ -12,7 +12,7 @@ from flask_admin.helpers import get_redirect_target
 from flask_admin.model.form import InlineFormAdmin
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy import inspect
 from sqlalchemy.orm import selectinload
 
@@ -126,7 +126,7 @@ class WomanView(SecureModelView):
     }
     column_formatters_export = {
         **column_formatters, "name": lambda v, c, m, n: str(m),
-        "secrecy": lambda v, c, m, n: Markup(secrecy_cell(m)).striptags(),
+        "secrecy": lambda v, c, m, n: escape(secrecy_cell(m)).striptags(),
         "cases": lambda v, c, m, n: "、".join(
             case.number for case in scoping.visible(m.cases, "case"))}
     name_search_column = "id"

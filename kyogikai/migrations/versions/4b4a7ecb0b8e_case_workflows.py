@@ -111,7 +111,7 @@ def _fill_ledger_values():
     for own, current in (('risk_level', 'current_risk_level'), ('urgency', 'current_urgency'),
                          ('lead_agency_id', 'current_lead_agency_id')):
         op.execute(
-            f"UPDATE cases SET {current} = CASE WHEN EXISTS "
+            f"UPDATE cases SET {current} = CASE WHEN EXISTS "  # nosec B608  # column names fixed here
             "(SELECT 1 FROM case_reviews r WHERE r.case_id = cases.id) THEN "
             f"(SELECT r.{own} FROM case_reviews r WHERE r.case_id = cases.id "
             f"ORDER BY r.reviewed_on DESC, r.id DESC LIMIT 1) ELSE cases.{own} END")
@@ -155,7 +155,7 @@ def downgrade():
               "AND r.function = 'main_support' AND r.valid_to IS NULL AND r.cancels = {false} "
               "ORDER BY r.valid_from DESC, r.id DESC LIMIT 1)")
     false = "0" if op.get_bind().dialect.name == "sqlite" else "false"
-    op.execute(f"UPDATE cases SET main_support_agency_id = {latest.format(col='agency_id', false=false)}, "
+    op.execute(f"UPDATE cases SET main_support_agency_id = {latest.format(col='agency_id', false=false)}, "  # nosec B608  # fixed text
                f"main_support_designated = COALESCE({latest.format(col='designated', false=false)}, {false})")
     op.execute("UPDATE role_assignments SET corrects_id = NULL")
     op.execute("DELETE FROM role_assignments WHERE function = 'main_support'")
