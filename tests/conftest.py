@@ -450,3 +450,20 @@ def sample(app):
             "business_plan": plan.id, "annual_report": report.id, "agency": home.id,
             "concern": 1, "case_number": case.number,
         }
+
+
+def pytest_addoption(parser):
+    parser.addoption("--fuzz-long", action="store_true",
+                     help="tests/test_fuzz.py: every hostile value on every parameter and many "
+                          "more hypothesis examples (a deeper run than CI's)")
+
+
+def pytest_terminal_summary(terminalreporter):
+    from tests.fuzzing import TOTALS
+
+    if TOTALS:
+        requests = sum(row[1] for row in TOTALS)
+        seconds = sum(row[2] for row in TOTALS)
+        per_role = ", ".join(f"{role} {count}" for role, count, _s, _t in TOTALS)
+        terminalreporter.write_line(
+            f"fuzz: {requests} hostile requests in {seconds:.0f} s ({per_role})")

@@ -450,6 +450,14 @@ class SecureModelView(PolicyMixin, ModelView):
             abort(404)
         return super().action_delete(typed)
 
+    def get_delete_form(self):
+        """Flask-Admin's delete form with Japanese labels: a post without an id is refused with
+        「ID: この項目は必須です。」, where Flask-Admin names the field "Id"."""
+        upstream = super().get_delete_form()
+        return type("DeleteForm", (upstream,), {
+            "id": HiddenField(_l("ID"), validators=[validators.InputRequired()]),
+            "url": HiddenField(_l("戻り先"))})
+
     def handle_action(self, return_view=None):
         """A bulk action the role may not run is a 403 (audited), not a silent redirect."""
         name = request.form.get("action", "")
