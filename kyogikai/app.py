@@ -4,7 +4,7 @@ import sqlite3
 from pathlib import Path
 
 import flask_admin.babel
-from flask import Flask, redirect, render_template, request, url_for
+from flask import Flask, abort, redirect, render_template, request, url_for
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import Babel
@@ -64,6 +64,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.jinja_env.filters["local_datetime"] = format_local_datetime
     app.jinja_env.filters["wareki_date"] = lambda d: format_wareki(d) if d else ""
     app.jinja_env.filters["birth_with_age"] = lambda d: birth_with_age(d) or "―"
+    app.before_request(_refuse_nul)
     app.after_request(audit.commit_pending)
     app.after_request(_security_headers)
 
@@ -94,6 +95,25 @@ CONTENT_SECURITY_POLICY = (
     "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
 )
+
+
+def _refuse_nul() -> None:
+    """No person types a NUL character, and PostgreSQL refuses one in text where SQLite stores it
+    (a search, a filter, a form field or an audit detail then failed with a 500 on one engine
+    only): a request carrying one in its path, a parameter or a file name is a 400 before any
+    view or query runs."""
+    def parts():
+        yield request.path
+        for data in (request.args, request.form):
+            for key, values in data.lists():
+                yield key
+                yield from values
+        for key, upload in request.files.items(multi=True):
+            yield key
+            yield upload.filename or ""
+
+    if any("\x00" in part for part in parts()):
+        abort(400)
 
 
 def _security_headers(response):

@@ -352,8 +352,9 @@ class Harness:
         try:
             response = self.send(target, pairs, path_args)
         except Exception as error:  # noqa: BLE001 — TESTING propagates the view's exception
-            self.fail(f"exception {type(error).__name__}: {str(error)[:200]}", target, param,
-                      value, 500)
+            first_line = str(error).splitlines()[0][:200] if str(error) else ""
+            self.fail(f"exception {type(error).__name__}: {first_line}", target, param, value,
+                      500)
             return None
         status = response.status_code
         if status >= 500:

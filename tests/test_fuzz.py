@@ -6,6 +6,7 @@ two cores), with ``--fuzz-long`` every fixed value on every parameter and many m
 """
 
 import pytest
+import sqlalchemy as sa
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import redirect, request
@@ -15,7 +16,7 @@ from kyogikai.admin_views.base import SecureView
 from kyogikai.models import Concern, db
 from kyogikai.ops.health import MIGRATIONS_DIR
 from tests import fuzzing
-from tests.conftest import ROLES, AuthActions, _create_app, csrf_token
+from tests.conftest import ROLES, AuthActions, _create_app, csrf_token, post_form
 
 CI = {"per_param": 1, "examples": 300, "pages": 120}
 LONG = {"per_param": len(fuzzing.HOSTILE), "examples": 5000, "pages": 2000}
@@ -134,3 +135,28 @@ def test_a_delete_without_an_id_is_refused_in_japanese(login_as, sample):
         errors = [str(message) for category, message in session["_flashes"]
                   if category == "error"]
     assert errors and all("ID" in message and "Id" not in message for message in errors), errors
+
+
+@pytest.mark.parametrize("query", ["search=%00", "search=a%00b", "flt0_0=%00"])
+def test_nul_in_a_query_is_refused_on_every_engine(login_as, sample, query):
+    """PostgreSQL refuses NUL in text (SQLite stores it): a search or filter with one was a 500
+    there. Refused for every request, before any query."""
+    response = login_as("coordinator").get(f"/admin/meeting/?{query}")
+    assert response.status_code == 400
+    assert "要求の内容が正しくありません。" in response.get_data(as_text=True)
+
+
+def test_nul_in_a_form_is_refused_and_nothing_is_stored(login_as, sample, app):
+    client = login_as("admin")
+    with app.app_context():
+        before = db.session.scalar(sa.select(sa.func.count()).select_from(Concern))
+    response = post_form(client, "/admin/concern/new/", {"name": "主訴\x00", "sort_order": "9"})
+    assert response.status_code == 400
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Concern)) == before
+
+
+def test_nul_in_a_sign_in_is_refused(client):
+    response = client.post("/login", data={"login": "test-admin\x00", "password": "x",
+                                           "csrf_token": csrf_token(client, "/login")})
+    assert response.status_code == 400
