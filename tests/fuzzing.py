@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import parse_qsl, quote, urljoin, urlsplit
 
+import hypothesis
 import sqlalchemy as sa
 from flask import Request, request, request_started
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from werkzeug.datastructures import ImmutableMultiDict
 
@@ -582,20 +583,19 @@ class Harness:
                 position += 1
 
     def run_hypothesis(self, examples: int, seed: int) -> None:
-        """Hypothesis draws the target, the parameter and the value; failures are collected, not
-        raised (a stateful app cannot be shrunk against)."""
+        """Hypothesis draws the target, the parameter and the value from a fixed seed; failures
+        are collected, not raised (a stateful app cannot be shrunk against)."""
         targets = [t for t in self.ordered_targets() if self.names(t)]
 
-        @settings(max_examples=examples, database=None, deadline=None, derandomize=True,
-                  suppress_health_check=list(HealthCheck), phases=["generate"])
+        @hypothesis.seed(seed)
+        @settings(max_examples=examples, database=None, deadline=None,
+                  suppress_health_check=list(HealthCheck), phases=[Phase.generate])
         @given(data=st.data())
         def one_request(data):
             target = data.draw(st.sampled_from(targets))
             name = data.draw(st.sampled_from(self.names(target)))
             self.vary(target, name, data.draw(VALUES))
 
-        # derandomize draws from a seed fixed by the function; the role makes the seeds differ.
-        one_request.hypothesis.inner_test.__qualname__ = f"fuzz_{self.role}_{seed}"
         one_request()
 
     def run(self, examples: int, seed: int) -> Stats:

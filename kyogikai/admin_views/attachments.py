@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
+from kyogikai.admin_views import query_args
 from kyogikai.admin_views.base import SecureView, deny
 from kyogikai.exports.cells import content_disposition
 from kyogikai.models import Attachment, db
@@ -48,8 +49,7 @@ def attachment_panel(kind: str, record) -> dict:
 
 def _back(default: str) -> str:
     """Where a form asked to return: a path on this server only."""
-    target = request.form.get("next", "")
-    return target if target.startswith("/") and not target.startswith("//") else default
+    return query_args.same_site_path(request.form.get("next")) or default
 
 
 class AttachmentView(SecureView):

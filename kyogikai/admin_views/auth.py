@@ -2,7 +2,6 @@
 that runs before every request. Outside Flask-Admin, so the pages need no session."""
 
 import time
-from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -11,6 +10,7 @@ from flask_login import current_user
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from kyogikai.admin_views import query_args
 from kyogikai.admin_views.forms import BaseForm
 from kyogikai.models import AuditAction, AuditOutcome, User, db
 from kyogikai.policy import audit, second_factor, sessions, throttling
@@ -37,11 +37,7 @@ class SecondFactorForm(BaseForm):
 
 def _safe_next(target: str | None) -> str:
     """Only same-site paths: an open redirect on the login page would aid phishing."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target:
-            return target
-    return url_for("admin.index")
+    return query_args.same_site_path(target) or url_for("admin.index")
 
 
 def _remote_addr() -> str:
