@@ -47,9 +47,9 @@ def at_head(app):
 
 
 @pytest.mark.parametrize("role", VISITORS)
-def test_every_route_under_hostile_input(request, app, sample, at_head, monkeypatch, role):
+def test_every_route_under_hostile_input(pytestconfig, app, sample, at_head, monkeypatch, role):
     monkeypatch.setattr(app, "request_class", fuzzing.RecordingRequest)
-    budget = LONG if request.config.getoption("--fuzz-long") else CI
+    budget = LONG if pytestconfig.getoption("--fuzz-long") else CI
     harness, stats = run_harness(app, role, budget)
     fuzzing.TOTALS.append((role, stats.requests, stats.seconds, len(harness.targets)))
     rules = {r.rule for r in app.url_map.iter_rules() if not r.rule.startswith(
