@@ -187,3 +187,42 @@ def test_sign_in_returns_only_to_a_plain_path_on_this_server(client, target):
         "csrf_token": csrf_token(client, "/login")})
     assert response.status_code == 302
     assert response.headers["Location"] == "/admin/"
+
+
+def test_a_reference_date_past_the_offered_years_is_refused_in_japanese(login_as, sample):
+    """9999-12-31 is a date, but the 様式1 ages and 年度 computed from it overflowed (a 500)."""
+    client = login_as("coordinator")
+    for url in ("/admin/case/form1/?format=xlsx&reference_date=9999-12-31",
+                "/admin/forms/form1/?fiscal_year=2025&format=xlsx&reference_date=9999-12-31"):
+        response = client.get(url)
+        assert response.status_code == 302, url
+        with client.session_transaction() as session:
+            errors = [str(m) for c, m in session.pop("_flashes", []) if c == "error"]
+        assert any("基準日は明治以降、2200年までの日付で入力してください" in e for e in errors), errors
+
+
+@pytest.mark.parametrize("value", ["9" * 5000, "２０２５", "²"])
+def test_a_fiscal_year_of_thousands_of_digits_is_refused(login_as, sample, value):
+    """int() of 4,300 digits and more raises (a 500 on 様式の出力)."""
+    response = login_as("supervisor").get(f"/admin/forms/?fiscal_year={value}")
+    assert response.status_code in (200, 302)
+
+
+@pytest.mark.parametrize("value", [str(-(2**64)), str(2**64), "²", "１"])
+def test_a_picked_record_id_past_the_driver_range_is_no_record(login_as, sample, value):
+    """Ajax pickers read a posted id with int(): -2^64 overflowed the driver (a 500)."""
+    client = login_as("coordinator")
+    response = post_form(client, "/admin/case_review/new/", {
+        "case": value, "reviewed_on": "令和7年6月1日"})
+    assert response.status_code == 200
+    assert "Traceback" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("value", ["²", str(2**64), "9" * 5000])
+def test_custom_screens_read_ids_and_indexes_as_plain_numbers(login_as, sample, value):
+    client = login_as("coordinator")
+    response = client.post("/admin/account_approval/decide", data={
+        "id": value, "decision": "approve", "csrf_token": csrf_token(client, "/admin/")})
+    assert response.status_code == 302
+    response = client.get(f"/admin/case_conference/panel?case={sample['case']}&index={value}")
+    assert response.status_code == 404

@@ -27,9 +27,10 @@ class IndexedLoader(QueryAjaxModelLoader):
         return scoping.scope_model(db.session.query(self.model), self.model)
 
     def get_one(self, pk):
-        try:
-            pk = int(pk)
-        except (TypeError, ValueError):
+        """A posted id as the screens read one (scoping.parse_id): -2^64 or 「²」 is no record,
+        not a driver's overflow."""
+        pk = scoping.parse_id(pk)
+        if pk is None:
             return None
         with db.session.no_autoflush:
             return self.get_query().filter(self.model.id == pk).one_or_none()

@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from kyogikai.admin_views.base import SecureView, deny
 from kyogikai.models import User, db
-from kyogikai.policy import accounts
+from kyogikai.policy import accounts, scoping
 from kyogikai.policy.matrix import EDIT
 
 
@@ -27,8 +27,8 @@ class AccountApprovalView(SecureView):
     def decide(self):
         if not self.allows(EDIT):
             return deny("decide", self.resource)
-        user_id = request.form.get("id", "")
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        user_id = scoping.parse_id(request.form.get("id", ""))  # 「²」 passes isdigit, not int
+        user = db.session.get(User, user_id) if user_id is not None else None
         if user is None:
             flash(_("対象のアカウントが見つかりません。"), "error")
             return redirect(url_for(".index"))

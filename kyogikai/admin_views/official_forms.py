@@ -21,6 +21,7 @@ from kyogikai.japanese.wareki import WarekiError, format_wareki, parse_date, war
 from kyogikai.policy import forms as policy
 
 FIRST_YEAR = 2021  # the 要綱 took effect on 令和3年4月1日
+REFERENCE_DATES = (date(1868, 1, 25), date(2200, 12, 31))  # 明治元年 … as far as 年度 are offered
 
 
 def send(made: exports.ExportFile) -> Response:
@@ -33,7 +34,11 @@ def send(made: exports.ExportFile) -> Response:
 def reference_date_from(text: str | None) -> date:
     """The 様式1 age reference date typed on a screen (default today); WarekiError if unusable."""
     text = (text or "").strip()
-    return parse_date(text) if text else date.today()
+    day = parse_date(text) if text else date.today()
+    if not REFERENCE_DATES[0] <= day <= REFERENCE_DATES[1]:
+        # 9999-12-31 is a date, but the ages and 年度 computed from it overflow.
+        raise WarekiError(_("基準日は明治以降、2200年までの日付で入力してください"))
+    return day
 
 
 def pdf_notice(cases: int) -> str:
@@ -72,7 +77,8 @@ class OfficialFormsView(SecureView):
         text = request.args.get("fiscal_year", "").strip()
         if not text:
             return fiscal_year(date.today())
-        if text.isascii() and text.isdigit() and FIRST_YEAR <= int(text) <= 2200:
+        # Four digits at most: int() of 4,300 digits and more raises instead of answering.
+        if len(text) <= 4 and text.isascii() and text.isdigit() and FIRST_YEAR <= int(text) <= 2200:
             return int(text)
         flash(_("年度を正しく選んでください。"), "error")
         return None
