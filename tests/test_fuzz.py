@@ -18,7 +18,7 @@ from kyogikai.ops.health import MIGRATIONS_DIR
 from tests import fuzzing
 from tests.conftest import PASSWORD, ROLES, AuthActions, _create_app, csrf_token, post_form
 
-CI = {"per_param": 1, "examples": 200, "pages": 120}
+CI = {"per_param": 1, "examples": 100, "pages": 120}
 LONG = {"per_param": len(fuzzing.HOSTILE), "examples": 5000, "pages": 2000}
 # Requests each visitor must send at least (a visitor not signed in reaches fewer forms): over
 # the six, at least 10,000 per engine.
