@@ -50,7 +50,11 @@ class HiddenAddressInText(ValueError):
 
 
 def _user(user):
-    return user if user is not None else current_user
+    """The user asked about, or the one signed in: the object itself, not the proxy (masking
+    asks for every cell of a list; each read through the proxy looks the user up again)."""
+    if user is not None:
+        return user
+    return current_user._get_current_object() if has_request_context() else current_user
 
 
 def may_see_hidden(user=None) -> bool:
