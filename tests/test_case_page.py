@@ -105,6 +105,7 @@ def test_the_ledger_and_the_lists_lead_to_the_case_page(login_as, sample):
     link = f'href="/admin/case_page/?id={sample["case"]}"'
     for url in ("/admin/case/", "/admin/case_review/", "/admin/support_record/",
                 "/admin/role_assignment/", "/admin/meeting_case/", "/admin/woman/",
+                "/admin/consent/",
                 f"/admin/case/?search={sample['case_number']}", "/admin/case/?search=あおき"):
         assert link in client.get(url).get_data(as_text=True), url
 
