@@ -7,7 +7,9 @@ import random
 import zipfile
 
 import pytest
+from xlsxwriter.worksheet import Worksheet
 
+from kyogikai.exports import xlsx
 from kyogikai.exports.xlsx import STRING_MAX, Sheet, workbook
 
 TRICKY = [
@@ -53,10 +55,15 @@ def _per_cell(sheet: Sheet, rows: list) -> None:
 
 
 def _book(fast: bool, blocks: int, seed: int) -> dict[str, bytes]:
+    """The fast path, or the per-cell one on XlsxWriter's own worksheet class (so that our
+    ``<mergeCells>`` writer is compared with upstream's too)."""
     rng = random.Random(seed)
     out = io.BytesIO()
     book = workbook(out)
-    sheet = Sheet(book, "台帳", WIDTHS)
+    with pytest.MonkeyPatch.context() as patch:
+        if not fast:
+            patch.setattr(xlsx, "StreamingWorksheet", Worksheet)
+        sheet = Sheet(book, "台帳", WIDTHS)
     formats = _formats(sheet)
     sheet.cell(sheet.row(), 0, "見出し", formats[1])
     sheet.merge(sheet.row(18), 1, 3, "結合した見出し", formats[1], rows=2)
