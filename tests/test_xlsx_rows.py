@@ -2,6 +2,7 @@
 XlsxWriter's own per-cell API writes for the same cells: text, blanks, heights, styles and
 merged areas, including text XlsxWriter has to escape or cut."""
 
+import gc
 import io
 import random
 import zipfile
@@ -31,23 +32,22 @@ def _formats(sheet: Sheet) -> list:
             sheet.format(align="center", border=1)]
 
 
-def _block(rng: random.Random, formats: list) -> list[tuple[float, list]]:
-    """Three rows of (height, cells); the cells under a merge are blanks in its format."""
+def _block(rng: random.Random) -> list[tuple[float, list]]:
+    """Three rows of (height, texts); the cells under a merge are blanks."""
     rows = []
     for i in range(3):
-        cells = [(rng.choice(TRICKY), rng.choice(formats)) for _ in WIDTHS]
+        texts = [rng.choice(TRICKY) for _ in WIDTHS]
         if i > 0:
-            top = rows[0][1]
-            cells[0], cells[4] = ("", top[0][1]), ("", top[4][1])
-        rows.append((rng.choice(HEIGHTS), cells))
+            texts[0] = texts[4] = ""
+        rows.append((rng.choice(HEIGHTS), texts))
     return rows
 
 
-def _per_cell(sheet: Sheet, rows: list) -> None:
+def _per_cell(sheet: Sheet, rows: list, formats: list) -> None:
     """The same block through XlsxWriter's public per-cell API (as 様式1 wrote it before)."""
-    for i, (height, cells) in enumerate(rows):
+    for i, (height, texts) in enumerate(rows):
         r = sheet.row(height)
-        for col, (text, fmt) in enumerate(cells):
+        for col, (text, fmt) in enumerate(zip(texts, formats, strict=True)):
             if i == 0 and col in (0, 4):
                 sheet.merge(r, col, col, text, fmt, rows=3)
             elif i == 0 or col not in (0, 4):
@@ -69,11 +69,11 @@ def _book(fast: bool, blocks: int, seed: int) -> dict[str, bytes]:
     sheet.merge(sheet.row(18), 1, 3, "結合した見出し", formats[1], rows=2)
     sheet.row()
     for _ in range(blocks):
-        rows = _block(rng, formats)
+        rows, columns = _block(rng), [rng.choice(formats) for _ in WIDTHS]
         if fast:
-            sheet.rows_xml(rows, MERGES)
+            sheet.rows_xml(rows, columns, MERGES)
         else:
-            _per_cell(sheet, rows)
+            _per_cell(sheet, rows, columns)
     sheet.cell(sheet.row(), 2, "表の後の行", formats[0])  # the stream goes on after them
     book.close()
     with zipfile.ZipFile(io.BytesIO(out.getvalue())) as z:
@@ -94,9 +94,26 @@ def test_rows_go_out_only_in_order():
     fmt = _formats(sheet)[0]
     sheet.merge(sheet.row(), 0, 0, "上から結合", fmt, rows=2)
     with pytest.raises(ValueError):  # the merge's blanks of the next row are not written yet
-        sheet.rows_xml([(15.0, [("x", fmt)])])
+        sheet.rows_xml([(15.0, ["x"])], [fmt])
     sheet.row()
-    sheet.rows_xml([(15.0, [("x", fmt)])])
+    sheet.rows_xml([(15.0, ["x"])], [fmt])
     with pytest.raises(ValueError):
         sheet.ws.write_rows_xml(0, 0, 0, "", [])
     book.close()
+
+
+def test_the_collector_is_paused_only_while_the_ledger_is_written():
+    from kyogikai.exports.forms import _no_collections
+
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), _no_collections():
+        assert not gc.isenabled()
+        raise RuntimeError
+    assert gc.isenabled()  # back on after a failed export too
+    gc.disable()
+    try:
+        with _no_collections():
+            pass
+        assert not gc.isenabled()  # paused by someone else: left as it was
+    finally:
+        gc.enable()

@@ -148,10 +148,11 @@ def write_xlsx(rows: Iterable[Form1Row], meta: Form1Meta, out) -> int:
         sheet.cell(second, FIRST_ROUND_COL + i, round_label, f["head"])
 
     count = 0
+    columns = [f["text"]] * LABEL_COL + [f["label"]] + [f["text"]] * (REVIEWS_PER_BLOCK + 1)
     for row in rows:
         count += 1
         for block in blocks(row):
-            _write_block(sheet, block, f)
+            _write_block(sheet, block, columns)
 
     sheet.page_setup(landscape=True, header=header_text(meta),
                      repeat=(HEADER_FIRST_ROW, HEADER_FIRST_ROW + 1))
@@ -162,9 +163,10 @@ def write_xlsx(rows: Iterable[Form1Row], meta: Form1Meta, out) -> int:
 
 # The merged areas of a block, rows counted from its first: the six personal columns and 備考.
 BLOCK_MERGES = tuple((0, col, 2, col) for col in (*range(LABEL_COL), NOTE_COL))
+UNDER_MERGE = ("",) * LABEL_COL
 
 
-def _write_block(sheet: Sheet, block: Block, f: dict) -> None:
+def _write_block(sheet: Sheet, block: Block, formats: list) -> None:
     """Three rows; the hot loop of a 10,000-case ledger, so its rows go out whole
     (``Sheet.rows_xml``). Every cell has the box: the merged personal cells and 備考 span the
     three rows, and each row under them carries formatted blanks so Excel draws the borders."""
@@ -172,15 +174,11 @@ def _write_block(sheet: Sheet, block: Block, f: dict) -> None:
     rounds = review_cells(block)
     note = "" if block.continued else block.row.note
     heights = _heights(personal, rounds, note)
-    text, label = f["text"], f["label"]
-    under_merge = [("", text)] * LABEL_COL
-    rows = []
-    for i, row_label in enumerate(ROW_LABELS):
-        first = [(value, text) for value in personal] if i == 0 else under_merge
-        rows.append((heights[i], [*first, (row_label, label),
-                                  *((cells[i], text) for cells in rounds),
-                                  (note if i == 0 else "", text)]))
-    sheet.rows_xml(rows, BLOCK_MERGES)
+    held, agency, situation = zip(*rounds, strict=True)
+    sheet.rows_xml(((heights[0], (*personal, ROW_LABELS[0], *held, note)),
+                    (heights[1], (*UNDER_MERGE, ROW_LABELS[1], *agency, "")),
+                    (heights[2], (*UNDER_MERGE, ROW_LABELS[2], *situation, ""))),
+                   formats, BLOCK_MERGES)
 
 
 def _heights(personal, rounds, note) -> list[float]:
