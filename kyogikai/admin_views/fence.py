@@ -102,9 +102,9 @@ PRIVATE_NAMES: tuple[Private, ...] = (
             "Flask-Admin's shipped ja catalog is stale: its domain reads ours only"),
     # exports/xlsx.py StreamingWorksheet: 様式1's rows go into the constant_memory row stream
     # whole (the per-cell API cost 3/4 of a 10,000-case ledger); tests/test_xlsx_rows.py checks
-    # the bytes against the per-cell API. The stream's plain attributes it also reads and
-    # writes (fh, previous_row, merge, default_row_height, original_row_height) are not
-    # underscored, so this list cannot hold them: re-read them too after an upgrade.
+    # the bytes against the per-cell API. The plain attributes it also reads and writes
+    # (constant_memory, fh, previous_row, merge, default_row_height, original_row_height) are
+    # not underscored, so this list cannot hold them: re-read them too after an upgrade.
     Private(XLSX_SHEET, "_write_single_row", CALL,
             "sends XlsxWriter's own row in progress out before ours, as its writers do"),
     Private(XLSX_SHEET, "_check_dimensions", CALL,

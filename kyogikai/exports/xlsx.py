@@ -10,7 +10,7 @@ reaches each row (``Sheet.row``).
 A long table (様式1: 36 cells a case) goes through ``Sheet.rows_xml`` instead: its rows are
 rendered here as the very XML XlsxWriter writes for them, and handed to its row stream whole.
 XlsxWriter's per-cell path (argument checks, a dict per row, attribute escaping per cell) cost
-three quarters of a 10,000-case ledger; tests/test_official_forms.py checks that both paths
+three quarters of a 10,000-case ledger; tests/test_xlsx_rows.py checks that both paths
 write the same bytes.
 """
 
