@@ -708,3 +708,61 @@ def test_case_review_csv_has_the_situation_masked(ledger, login_as):
     header = csv.splitlines()[0]
     assert "状況等" in header and "支援方針" in header
     assert "第1回の状況" in csv and MASK in csv and HIDDEN_STREET not in csv
+
+
+# --------------------------------------------------------------------------- 4(3)③ in 備考
+
+
+def _designate(app, ledger, reason: str) -> None:
+    """A 4(3)③ designation for c2, decided at a 個別ケース検討会議 of 2025-08-01."""
+    from kyogikai.models.roles import designate_main_support
+
+    with app.app_context():
+        home, _police = _agencies()
+        meeting = Meeting(kind=MeetingKind.case_conference, held_on=date(2025, 8, 1),
+                          place="会議室")
+        db.session.add(meeting)
+        designate_main_support(db.session.get(Case, ledger["ids"][1]), home.id,
+                               day=date(2025, 8, 1), meeting=meeting, reason=reason)
+        db.session.commit()
+
+
+DESIGNATION = "要綱4(3)③により調整機関が主たる支援機関に指定: テスト市 女性支援課（令和7年8月1日"
+
+
+def test_form1_note_states_the_designation_as_the_case_page_does(ledger, login_as, app):
+    _designate(app, ledger, f"協議が調わないため（{HIDDEN_STREET}の件）")
+    numbers = ledger["numbers"]
+    for role, masked in (("supervisor", True), ("coordinator", False)):
+        client = login_as(role)
+        ws = workbook(client.get("/admin/forms/form1/?fiscal_year=2025&format=xlsx"
+                                 "&reference_date=2025-09-01").data).active
+        blocks = case_blocks(ws)
+        note = blocks[numbers[1]][0][0][11]
+        designation, own_note = note.split("\n", 1)
+        assert designation.startswith(DESIGNATION) and "理由: 協議が調わないため" in designation
+        assert own_note.startswith("転居先は")  # the case's own 備考 follows
+        assert (MASK in designation and HIDDEN_STREET not in note) if masked \
+            else HIDDEN_STREET in designation
+        # The case page says the same sentence to the same person.
+        page = client.get(f"/admin/case_page/?id={ledger['ids'][1]}").get_data(as_text=True)
+        assert designation in page
+        # A case without a designation: its own note only.
+        assert "4(3)③" not in (blocks[numbers[0]][0][0][11] or "")
+    # Before the designation was made, the sheet as of that day does not state it.
+    ws = workbook(login_as("coordinator").get(
+        "/admin/forms/form1/?fiscal_year=2025&format=xlsx&reference_date=2025-07-31").data).active
+    assert "4(3)③" not in case_blocks(ws)[numbers[1]][0][0][11]
+
+
+@needs_pdf
+def test_form1_pdf_note_states_the_designation(ledger, login_as, app):
+    _designate(app, ledger, "協議が調わないため")
+    data = login_as("supervisor").get(
+        "/admin/forms/form1/?fiscal_year=2025&format=pdf&reference_date=2025-09-01").data
+    # Read in content order (not -layout, which interleaves the narrow columns' lines).
+    text = subprocess.run(["pdftotext", "-", "-"], input=data, check=True,
+                          capture_output=True).stdout.decode()
+    flat = re.sub(r"\s+", "", text)
+    assert re.sub(r"\s+", "", DESIGNATION) in flat
+    assert "理由:協議が調わないため" in flat
