@@ -39,6 +39,7 @@ from kyogikai.models import (
     db,
 )
 from kyogikai.policy.masking import MASK
+from tests.conftest import user_by_login
 
 HIDDEN_STREET = "秘匿町9-8-7"
 FORMULA = '=HYPERLINK("http://example.invalid","x")'
@@ -658,26 +659,53 @@ def test_libreoffice_opens_each_xlsx(ledger, login_as, app, tmp_path):
 # --------------------------------------------------------------------------- command line
 
 
-def test_cli_exports_a_year(ledger, app, tmp_path):
+def test_cli_exports_a_year_for_a_named_account(ledger, app, tmp_path):
     runner = app.test_cli_runner()
+
+    def user_id(login):
+        with app.app_context():
+            return user_by_login(login).id
     out = tmp_path / "f1.xlsx"
-    result = runner.invoke(args=["export", "form1", "--fiscal-year", "2025", "--format", "xlsx",
-                                 "--out", str(out)])
+    args = ["export", "form1", "--fiscal-year", "2025", "--format", "xlsx", "--out", str(out)]
+    # No anonymous, all-seeing export: an account is required, and it must be an active one.
+    result = runner.invoke(args=args)
+    assert result.exit_code == 2 and "--user" in result.output and not out.exists()
+    with app.app_context():
+        user_by_login("test-supervisor").active = False
+        db.session.commit()
+    result = runner.invoke(args=[*args, "--user", "test-supervisor"])
+    assert result.exit_code == 2 and "有効な利用者" in result.output and not out.exists()
+    result = runner.invoke(args=[*args, "--user", "no-such-login"])
+    assert result.exit_code == 2 and not out.exists()
+    assert export_events(app) == []
+
+    result = runner.invoke(args=[*args, "--user", "test-coordinator"])
     assert result.exit_code == 0, result.output
     assert "様式1_ケース進行管理台帳_令和7年度.xlsx" in result.output
     ws = workbook(out.read_bytes()).active
     assert len(ledger_numbers(ws)) == 3
-    assert HIDDEN_STREET not in repr(sheet_rows(ws))  # the command line sees what 管理職 sees
+    assert HIDDEN_STREET in repr(sheet_rows(ws))  # a coordinator's file: as the coordinator sees
     event = export_events(app)[-1]
-    assert event.user_id is None and "via=cli" in event.detail and "rows=3" in event.detail
+    assert event.user_id == user_id("test-coordinator")
+    assert "via=cli" in event.detail and "rows=3" in event.detail
 
-    result = runner.invoke(args=["export", "form1", "--fiscal-year", "2025", "--out",
-                                 str(out), "--user", "test-agency_staff"])
+    with app.app_context():
+        user_by_login("test-supervisor").active = True
+        db.session.commit()
+    result = runner.invoke(args=[*args, "--user", "test-supervisor"])
+    assert result.exit_code == 0, result.output
+    assert HIDDEN_STREET not in repr(sheet_rows(workbook(out.read_bytes()).active))  # masked
+    assert export_events(app)[-1].user_id == user_id("test-supervisor")
+
+    result = runner.invoke(args=[*args, "--user", "test-agency_staff"])
     assert result.exit_code != 0 and "権限がありません" in result.output
-    result = runner.invoke(args=["export", "form2", "--fiscal-year", "2025", "--out", str(out)])
+    denied = export_events(app, outcome=AuditOutcome.denied)[-1]
+    assert denied.user_id == user_id("test-agency_staff")
+    result = runner.invoke(args=["export", "form2", "--fiscal-year", "2025", "--out", str(out),
+                                 "--user", "test-coordinator"])
     assert result.exit_code != 0 and "事業計画書が登録されていません" in result.output
-    result = runner.invoke(args=["export", "form1", "--fiscal-year", "2025", "--out", str(out),
-                                 "--user", "test-coordinator", "--reference-date", "R7.13.1"])
+    result = runner.invoke(args=[*args, "--user", "test-coordinator",
+                                 "--reference-date", "R7.13.1"])
     assert result.exit_code != 0
 
 

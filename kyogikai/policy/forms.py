@@ -23,7 +23,6 @@ from kyogikai.models import (
     Case,
     CaseReview,
     Council,
-    Role,
     Woman,
     db,
 )
@@ -41,23 +40,6 @@ FORM_RESOURCES = {
     "form3": ("annual_report",),
 }
 FORMS = tuple(FORM_RESOURCES)
-
-
-class CommandLine:
-    """The server operator running ``flask export`` without ``--user``: exports what a
-    管理職・閲覧者 may, sees what they see (every case, hidden addresses masked), and is
-    audited as the command line (no account)."""
-
-    id = None
-    agency_id = None
-    login = ""
-    role = Role.supervisor
-    is_authenticated = True
-    is_active = True
-    is_anonymous = False
-
-
-COMMAND_LINE = CommandLine()
 
 
 def may_export(form: str, user) -> bool:
