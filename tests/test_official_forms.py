@@ -361,6 +361,53 @@ def test_ledger_buttons_export_exactly_the_filtered_list_in_its_order(ledger, lo
     assert "状況:supporting" in events[-1].detail and "年度:2025" in events[-1].detail
 
 
+@pytest.fixture
+def ties(app):
+    """Seven cases of one day whose other sort keys tie in groups: number → keys. The women are
+    written in the reverse order of their cases, so ties sorted through the woman come from the
+    database in the reverse of the cases' id order unless the id decides them."""
+    with app.app_context():
+        women = [_woman(f"同姓 {i}", "ドウセイ\u3000ハナコ" if i % 2 else "アイダ\u3000ハナコ",
+                        date(1990, 1, 1) if i % 3 else date(1985, 6, 1)) for i in range(7)]
+        for woman in reversed(women):
+            db.session.add(woman)
+            db.session.flush()
+        keys = {}
+        for i, woman in enumerate(women):
+            case = Case(woman=woman, received_on=date(2025, 5, 1),
+                        status=CaseStatus.supporting if i % 2 else CaseStatus.received)
+            db.session.add(case)
+            db.session.flush()
+            keys[case.number] = {"id": case.id, "received_on": case.received_on,
+                                 "status": case.status.value, "furigana": woman.furigana,
+                                 "birth": woman.birth_date, "last_review_on": 0}
+        db.session.commit()
+        return keys
+
+
+# The ledger's sortable columns by their index in the list (?sort=N): number, woman, birth,
+# received_on, status, …, last_review_on.
+SORTS = {None: "received_on", 1: "furigana", 2: "birth", 3: "received_on", 4: "status",
+         7: "last_review_on"}
+
+
+@pytest.mark.parametrize("desc", [False, True])
+@pytest.mark.parametrize("sort", list(SORTS))
+def test_ties_keep_one_order_in_the_ledger_and_its_form1(ties, login_as, sort, desc):
+    """Equal sort keys are ordered by id in the sort's direction, on the ledger and in 様式1."""
+    client = login_as("supervisor")
+    query = f"sort={sort}" if sort is not None else ""
+    if desc:
+        query += "&desc=1"
+    shown = listed_numbers(client.get(f"/admin/case/?{query}").get_data(as_text=True))
+    key = SORTS[sort]
+    direction = True if sort is None else desc  # the ledger's default: newest first
+    expected = sorted(ties, key=lambda n: (ties[n][key], ties[n]["id"]), reverse=direction)
+    assert shown == expected
+    ws = workbook(client.get(f"/admin/case/form1/?{query}&format=xlsx").data).active
+    assert ledger_numbers(ws) == shown
+
+
 def test_ledger_search_is_exported_but_not_audited(ledger, login_as, app):
     client = login_as("supervisor")
     ws = workbook(client.get("/admin/case/form1/?search=青木&format=xlsx").data).active
