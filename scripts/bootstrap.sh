@@ -36,3 +36,11 @@ if [ -n "$missing" ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; t
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing) \
     >/dev/null 2>&1 || echo "PDF 用のパッケージをインストールできませんでした。PDF のテストはスキップされます。"
 fi
+# LibreOffice (headless Calc) opens every exported .xlsx in the tests, as a person's spreadsheet
+# program would.
+if ! command -v soffice >/dev/null 2>&1 && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+  echo "LibreOffice Calc をインストールします（Excel ファイルのテスト用）…"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    libreoffice-calc-nogui) >/dev/null 2>&1 \
+    || echo "LibreOffice をインストールできませんでした。そのテストはスキップされます。"
+fi

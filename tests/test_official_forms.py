@@ -40,6 +40,7 @@ from kyogikai.models import (
 )
 from kyogikai.policy.masking import MASK
 from tests.conftest import user_by_login
+from tests.tools import needs
 
 HIDDEN_STREET = "秘匿町9-8-7"
 FORMULA = '=HYPERLINK("http://example.invalid","x")'
@@ -47,9 +48,8 @@ HEADINGS = ["番号", "支援女性氏名", "生年月日（年齢）", "住所"
 ROUNDS = ["第1回", "第2回", "第3回", "第4回"]
 FIRST_DATA_ROW = 6  # 1-based: rows 1–3 title, 4–5 headings
 PDF_READY = pdf_module.available() and shutil.which("pdftotext") is not None
-needs_pdf = pytest.mark.skipif(
-    not PDF_READY, reason="PDF: WeasyPrint, the IPAex font or pdftotext (poppler-utils) is "
-                          "missing; scripts/bootstrap.sh installs them as root")
+needs_pdf = needs(PDF_READY, "PDF: WeasyPrint, the IPAex font or pdftotext (poppler-utils) is "
+                             "missing; scripts/bootstrap.sh installs them as root")
 
 
 # --------------------------------------------------------------------------- data
@@ -679,9 +679,8 @@ def test_form2_and_form3_pdf_text(ledger, login_as, app):
 # --------------------------------------------------------------------------- LibreOffice
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None,
-                    reason="LibreOffice is not installed (README: apt-get install "
-                           "libreoffice-calc-nogui)")
+@needs(shutil.which("soffice") is not None,
+       "LibreOffice is not installed (scripts/bootstrap.sh installs libreoffice-calc-nogui as root)")
 def test_libreoffice_opens_each_xlsx(ledger, login_as, app, tmp_path):
     with app.app_context():
         db.session.add(BusinessPlan(fiscal_year=2025, expected_women=1))

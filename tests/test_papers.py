@@ -7,6 +7,7 @@ from kyogikai.models import Meeting, MeetingCase, RoleAssignment, Woman, db
 from kyogikai.models import roles as history
 from kyogikai.policy.masking import MASK
 from tests.test_scoping import other  # noqa: F401 (fixture: a case outside the police's scope)
+from tests.tools import missing_tool
 
 
 @pytest.fixture
@@ -62,7 +63,7 @@ def test_the_papers_as_pdf_through_the_forms_builder(app, login_as, papers):
     from tests.test_official_forms import pdf_text
 
     if not pdf.available():
-        pytest.skip("WeasyPrint or the IPAex font is not installed (scripts/bootstrap.sh)")
+        missing_tool("WeasyPrint or the IPAex font is not installed (scripts/bootstrap.sh)")
     client = login_as("supervisor")
     page = _paper(client, papers["meeting"]).get_data(as_text=True)
     assert f"/admin/meeting_paper/pdf?id={papers['meeting']}" in page

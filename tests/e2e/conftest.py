@@ -19,6 +19,7 @@ from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import make_server
 
 from tests.conftest import PASSWORD
+from tests.tools import missing_tool
 
 LOCAL_HOST = "127.0.0.1"
 CHROMIUM = "/usr/bin/chromium"
@@ -112,14 +113,14 @@ def live_server(app):
 def browser():
     executable = chromium_path()
     if executable is None:
-        pytest.skip(f"e2e: no Chromium at {CHROMIUM} nor on PATH (apt-get install chromium)")
+        missing_tool(f"e2e: no Chromium at {CHROMIUM} nor on PATH (apt-get install chromium)")
     playwright = sync_playwright().start()
     try:
         try:
             browser = playwright.chromium.launch(executable_path=executable, headless=True,
                                                  args=CHROMIUM_ARGS)
         except PlaywrightError as error:
-            pytest.skip(f"e2e: Chromium at {executable} did not launch: {error.message}")
+            missing_tool(f"e2e: Chromium at {executable} did not launch: {error.message}")
         expect.set_options(timeout=EXPECT_TIMEOUT_MS)
         try:
             yield browser
