@@ -62,6 +62,11 @@ PRIVATE_NAMES: tuple[Private, ...] = (
             "an unknown or forbidden bulk action is a 403, not a silent redirect"),
     Private(SQLA_VIEW, "_order_by", OVERRIDE,
             "sort through a required many-to-one with an inner join, so the index is walked"),
+    Private(SQLA_VIEW, "_apply_sorting", OVERRIDE,
+            "the id as the last sort key, so ties keep one order and 様式1 of the list has the "
+            "list's order (no public hook runs between sorting and paging)"),
+    Private(SQLA_VIEW, "_get_default_order", CALL,
+            "the default sort's direction, which the id tiebreak follows"),
     Private(SQLA_VIEW, "_apply_path_joins", CALL,
             "builds that join the way Flask-Admin's own sorting does"),
     Private(SQLA_VIEW, "_apply_search", OVERRIDE,

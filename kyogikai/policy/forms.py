@@ -23,15 +23,15 @@ from kyogikai.models import (
     Case,
     CaseReview,
     Council,
-    Role,
     Woman,
     db,
 )
 from kyogikai.models.annual import AnnualFigures, annual_figures
 from kyogikai.models.cases import active_between
+from kyogikai.models.roles import designation_remark, designations
 from kyogikai.models.women import Relationship
 from kyogikai.policy import masking, scoping
-from kyogikai.policy.matrix import DETAILS, EXPORT, allowed
+from kyogikai.policy.matrix import DETAILS, EXPORT, LIST, allowed
 
 # Each form → the resources whose content it prints; exporting needs EXPORT on every one.
 FORM_RESOURCES = {
@@ -40,23 +40,6 @@ FORM_RESOURCES = {
     "form3": ("annual_report",),
 }
 FORMS = tuple(FORM_RESOURCES)
-
-
-class CommandLine:
-    """The server operator running ``flask export`` without ``--user``: exports what a
-    管理職・閲覧者 may, sees what they see (every case, hidden addresses masked), and is
-    audited as the command line (no account)."""
-
-    id = None
-    agency_id = None
-    login = ""
-    role = Role.supervisor
-    is_authenticated = True
-    is_active = True
-    is_anonymous = False
-
-
-COMMAND_LINE = CommandLine()
 
 
 def may_export(form: str, user) -> bool:
@@ -96,7 +79,7 @@ class Form1Row:
     companions: tuple[str, ...]
     received_on: date
     reviews: tuple[Review, ...]
-    note: str
+    note: str  # 備考 as printed: the 4(3)③ designation (if any), then the case's own note
 
 
 def fiscal_year_cases(fy: int, user):
@@ -152,17 +135,23 @@ def _form1_batch(cases: list, review_clause, user, agencies: dict, reference_dat
             .order_by(CaseReview.reviewed_on, CaseReview.id)):
         reviews.setdefault(case_id, []).append((day, agency_id, situation))
     relationships = _relationship_labels()
+    designated = designations([c.id for c in cases], reference_date,
+                              scoping.scope_clause("role_assignment", user)) \
+        if allowed(user.role, LIST, "role_assignment") else {}
     for case in cases:
         yield _form1_row(case, reviews.get(case.id, ()), user, agencies, relationships,
-                         reference_date)
+                         reference_date, designated.get(case.id))
 
 
 def _form1_row(case: Case, reviews, user, agencies: dict, relationships: dict,
-               reference_date: date) -> Form1Row:
+               reference_date: date, designation=None) -> Form1Row:
     """Every value through the screens' masking: a record's fields with ``masking.shown``,
-    free text (状況等) with ``masking.mask_free_text``."""
+    free text (状況等, the designation's reason) with ``masking.mask_free_text``. 備考 states
+    the 4(3)③ designation held on the reference date, as the case page states it."""
     woman = case.woman
     birth = woman.birth_date
+    remark = designation_remark(designation, masking.mask_free_text(
+        designation.designation_reason, user)) if designation is not None else ""
     return Form1Row(
         number=case.number,
         name=masking.shown(woman, "name", user),
@@ -177,7 +166,7 @@ def _form1_row(case: Case, reviews, user, agencies: dict, relationships: dict,
         reviews=tuple(Review(day, agencies.get(agency_id, ""),
                              masking.mask_free_text(situation, user) or "")
                       for day, agency_id, situation in reviews),
-        note=masking.shown(case, "note", user) or "",
+        note="\n".join(filter(None, (remark, masking.shown(case, "note", user)))),
     )
 
 

@@ -308,8 +308,10 @@ def _file_request(obj, change: SecrecyChange, user) -> None:
     obj.address_hidden_requested_at = utcnow()
     if obj.id is None:
         db.session.flush()  # a new record: its id is what the audit event must name
+    # The person asking, named even where no one is signed in (the ledger import's command line).
     audit.record(AuditAction.address_secrecy, object_type=_object_type(obj),
-                 object_id=obj.id, detail=f"requested={change.value}", with_change=True)
+                 object_id=obj.id, detail=f"requested={change.value}", with_change=True,
+                 user_id=user.id)
 
 
 SECRECY_STATES = ("open", "hidden", "pending_set", "pending_clear")
@@ -350,7 +352,7 @@ def confirm(obj, user=None) -> None:
     obj.address_hidden = change is SecrecyChange.set
     _clear_request(obj)
     audit.record(AuditAction.address_secrecy, object_type=_object_type(obj), object_id=obj.id,
-                 detail=f"confirmed={change.value}", with_change=True)
+                 detail=f"confirmed={change.value}", with_change=True, user_id=user.id)
 
 
 def reject(obj, user=None) -> None:
@@ -360,7 +362,7 @@ def reject(obj, user=None) -> None:
     _clear_request(obj)
     audit.record(AuditAction.address_secrecy, outcome=AuditOutcome.denied,
                  object_type=_object_type(obj), object_id=obj.id,
-                 detail=f"rejected={change.value}", with_change=True)
+                 detail=f"rejected={change.value}", with_change=True, user_id=user.id)
 
 
 def _check_second_person(obj, user) -> None:
