@@ -572,6 +572,17 @@ class SecureModelView(PolicyMixin, ModelView):
             abort(404)
         return self.get_query().filter(pk.in_(typed)).all() if typed else []
 
+    def _apply_sorting(self, query, joins, sort_column, sort_desc):
+        """The list's order ends with the id, in the sort's direction: rows with equal sort keys
+        keep one order on every page, and an export of "this list" (list_as_shown) has exactly
+        the order the list shows, whatever order the database would give ties."""
+        query, joins = super()._apply_sorting(query, joins, sort_column, sort_desc)
+        if sort_column is None:
+            default = list(self._get_default_order())
+            sort_desc = bool(default and default[-1][2])
+        pk = self.model.__mapper__.primary_key[0]
+        return query.order_by(pk.desc() if sort_desc else pk), joins
+
     def _order_by(self, query, joins, sort_joins, sort_field, sort_desc):
         """Sort through a required many-to-one (a case's woman) with an inner join: the same
         rows, but the database can then walk the sort column's index instead of sorting all."""

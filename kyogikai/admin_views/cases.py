@@ -306,7 +306,7 @@ class CaseView(SecureModelView):
                  if isinstance(self._filters[index], FiscalYearFilter)}
         fy = years.pop() if len(years) == 1 else None
         return export_or_back(lambda: exports.form1(
-            query.order_by(Case.id), user=current_user, fmt=fmt, fiscal_year=fy,
+            query, user=current_user, fmt=fmt, fiscal_year=fy,
             reference_date=day, period=self._form1_period(fy, described, args),
             filters=self._form1_audit(described, args), via="ledger"), back)
 
