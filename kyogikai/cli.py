@@ -195,21 +195,20 @@ def import_ledger(file, login, sheet, layout, mappings, create_agencies, link_ex
               show_default=True, help="出力形式")
 @click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), required=True,
               help="出力先のファイル（既にあれば上書き）")
-@click.option("--user", "login", default=None,
-              help="この利用者として出力する（その役割の権限・範囲・秘匿で。省略時は管理職と同じ範囲）")
+@click.option("--user", "login", required=True,
+              help="出力する利用者のログインID（その役割の権限・範囲・秘匿で出力し、監査記録に残ります）")
 @click.option("--reference-date", default=None, help="様式1の年齢の基準日（既定は今日。例: 2026-03-31）")
 @with_appcontext
 def export(form, fiscal_year, fmt, out, login, reference_date):
     """様式1・2・3（ケース進行管理台帳・事業計画書・実施状況報告書）を1年度分出力する。"""
     from kyogikai.exports import forms
     from kyogikai.japanese.wareki import WarekiError, parse_date
-    from kyogikai.policy.forms import COMMAND_LINE
 
-    user = COMMAND_LINE
-    if login:
-        user = db.session.scalar(select(User).where(User.login == login))
-        if user is None or not user.is_active:
-            raise click.UsageError(f"有効な利用者「{login}」が見つかりません。")
+    # No anonymous export: the file is made for an account, within its rights, scope and
+    # masking, and the audit log names it.
+    user = db.session.scalar(select(User).where(User.login == login))
+    if user is None or not user.is_active:
+        raise click.UsageError(f"有効な利用者「{login}」が見つかりません（--user）。")
     day = None
     if reference_date:
         try:

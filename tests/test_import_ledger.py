@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from kyogikai.imports import ledger, service
 from kyogikai.models import (
     Agency,
+    AuditAction,
     AuditEvent,
     Case,
     CaseReview,
@@ -88,6 +89,12 @@ def test_a_1000_case_ledger_comes_in_with_a_report_of_what_it_refused(app, tmp_p
             AuditEvent.detail.like("import=ledger;cases=%"))).all()
         assert len(events) == 1 and f"refused={len(expected)}" in events[0].detail
         assert events[0].user_id == user_by_login("test-coordinator").id
+        # The 住所秘匿 requests name the importing coordinator too (the command line has no
+        # signed-in user), so the second coordinator's confirmation can be told apart.
+        requests = db.session.scalars(sa.select(AuditEvent).where(
+            AuditEvent.action == AuditAction.address_secrecy)).all()
+        assert len(requests) == len(hidden)
+        assert {e.user_id for e in requests} == {user_by_login("test-coordinator").id}
 
 
 def test_yoshiki1_layout_with_merged_cells_and_reviews(app, tmp_path):
@@ -268,6 +275,10 @@ def test_the_screen_uploads_maps_checks_and_imports(app, login_as):
     assert f"{61 - len(expected)}件のケース" in done.get_data(as_text=True)
     with app.app_context():
         assert _count(Case) == 61 - len(expected)
+        requests = db.session.scalars(sa.select(AuditEvent).where(
+            AuditEvent.action == AuditAction.address_secrecy)).all()
+        assert requests and {e.user_id for e in requests} == {
+            user_by_login("test-coordinator").id}
     # The file is gone with the import.
     assert list((app.instance_path and __import__("pathlib").Path(app.instance_path)
                  / "imports").glob("*.xlsx")) == []

@@ -39,6 +39,7 @@ from kyogikai.models import (
     db,
 )
 from kyogikai.policy.masking import MASK
+from tests.conftest import user_by_login
 from tests.tools import needs
 
 HIDDEN_STREET = "秘匿町9-8-7"
@@ -360,6 +361,53 @@ def test_ledger_buttons_export_exactly_the_filtered_list_in_its_order(ledger, lo
     assert "状況:supporting" in events[-1].detail and "年度:2025" in events[-1].detail
 
 
+@pytest.fixture
+def ties(app):
+    """Seven cases of one day whose other sort keys tie in groups: number → keys. The women are
+    written in the reverse order of their cases, so ties sorted through the woman come from the
+    database in the reverse of the cases' id order unless the id decides them."""
+    with app.app_context():
+        women = [_woman(f"同姓 {i}", "ドウセイ\u3000ハナコ" if i % 2 else "アイダ\u3000ハナコ",
+                        date(1990, 1, 1) if i % 3 else date(1985, 6, 1)) for i in range(7)]
+        for woman in reversed(women):
+            db.session.add(woman)
+            db.session.flush()
+        keys = {}
+        for i, woman in enumerate(women):
+            case = Case(woman=woman, received_on=date(2025, 5, 1),
+                        status=CaseStatus.supporting if i % 2 else CaseStatus.received)
+            db.session.add(case)
+            db.session.flush()
+            keys[case.number] = {"id": case.id, "received_on": case.received_on,
+                                 "status": case.status.value, "furigana": woman.furigana,
+                                 "birth": woman.birth_date, "last_review_on": 0}
+        db.session.commit()
+        return keys
+
+
+# The ledger's sortable columns by their index in the list (?sort=N): number, woman, birth,
+# received_on, status, …, last_review_on.
+SORTS = {None: "received_on", 1: "furigana", 2: "birth", 3: "received_on", 4: "status",
+         7: "last_review_on"}
+
+
+@pytest.mark.parametrize("desc", [False, True])
+@pytest.mark.parametrize("sort", list(SORTS))
+def test_ties_keep_one_order_in_the_ledger_and_its_form1(ties, login_as, sort, desc):
+    """Equal sort keys are ordered by id in the sort's direction, on the ledger and in 様式1."""
+    client = login_as("supervisor")
+    query = f"sort={sort}" if sort is not None else ""
+    if desc:
+        query += "&desc=1"
+    shown = listed_numbers(client.get(f"/admin/case/?{query}").get_data(as_text=True))
+    key = SORTS[sort]
+    direction = True if sort is None else desc  # the ledger's default: newest first
+    expected = sorted(ties, key=lambda n: (ties[n][key], ties[n]["id"]), reverse=direction)
+    assert shown == expected
+    ws = workbook(client.get(f"/admin/case/form1/?{query}&format=xlsx").data).active
+    assert ledger_numbers(ws) == shown
+
+
 def test_ledger_search_is_exported_but_not_audited(ledger, login_as, app):
     client = login_as("supervisor")
     ws = workbook(client.get("/admin/case/form1/?search=青木&format=xlsx").data).active
@@ -657,26 +705,53 @@ def test_libreoffice_opens_each_xlsx(ledger, login_as, app, tmp_path):
 # --------------------------------------------------------------------------- command line
 
 
-def test_cli_exports_a_year(ledger, app, tmp_path):
+def test_cli_exports_a_year_for_a_named_account(ledger, app, tmp_path):
     runner = app.test_cli_runner()
+
+    def user_id(login):
+        with app.app_context():
+            return user_by_login(login).id
     out = tmp_path / "f1.xlsx"
-    result = runner.invoke(args=["export", "form1", "--fiscal-year", "2025", "--format", "xlsx",
-                                 "--out", str(out)])
+    args = ["export", "form1", "--fiscal-year", "2025", "--format", "xlsx", "--out", str(out)]
+    # No anonymous, all-seeing export: an account is required, and it must be an active one.
+    result = runner.invoke(args=args)
+    assert result.exit_code == 2 and "--user" in result.output and not out.exists()
+    with app.app_context():
+        user_by_login("test-supervisor").active = False
+        db.session.commit()
+    result = runner.invoke(args=[*args, "--user", "test-supervisor"])
+    assert result.exit_code == 2 and "有効な利用者" in result.output and not out.exists()
+    result = runner.invoke(args=[*args, "--user", "no-such-login"])
+    assert result.exit_code == 2 and not out.exists()
+    assert export_events(app) == []
+
+    result = runner.invoke(args=[*args, "--user", "test-coordinator"])
     assert result.exit_code == 0, result.output
     assert "様式1_ケース進行管理台帳_令和7年度.xlsx" in result.output
     ws = workbook(out.read_bytes()).active
     assert len(ledger_numbers(ws)) == 3
-    assert HIDDEN_STREET not in repr(sheet_rows(ws))  # the command line sees what 管理職 sees
+    assert HIDDEN_STREET in repr(sheet_rows(ws))  # a coordinator's file: as the coordinator sees
     event = export_events(app)[-1]
-    assert event.user_id is None and "via=cli" in event.detail and "rows=3" in event.detail
+    assert event.user_id == user_id("test-coordinator")
+    assert "via=cli" in event.detail and "rows=3" in event.detail
 
-    result = runner.invoke(args=["export", "form1", "--fiscal-year", "2025", "--out",
-                                 str(out), "--user", "test-agency_staff"])
+    with app.app_context():
+        user_by_login("test-supervisor").active = True
+        db.session.commit()
+    result = runner.invoke(args=[*args, "--user", "test-supervisor"])
+    assert result.exit_code == 0, result.output
+    assert HIDDEN_STREET not in repr(sheet_rows(workbook(out.read_bytes()).active))  # masked
+    assert export_events(app)[-1].user_id == user_id("test-supervisor")
+
+    result = runner.invoke(args=[*args, "--user", "test-agency_staff"])
     assert result.exit_code != 0 and "権限がありません" in result.output
-    result = runner.invoke(args=["export", "form2", "--fiscal-year", "2025", "--out", str(out)])
+    denied = export_events(app, outcome=AuditOutcome.denied)[-1]
+    assert denied.user_id == user_id("test-agency_staff")
+    result = runner.invoke(args=["export", "form2", "--fiscal-year", "2025", "--out", str(out),
+                                 "--user", "test-coordinator"])
     assert result.exit_code != 0 and "事業計画書が登録されていません" in result.output
-    result = runner.invoke(args=["export", "form1", "--fiscal-year", "2025", "--out", str(out),
-                                 "--user", "test-coordinator", "--reference-date", "R7.13.1"])
+    result = runner.invoke(args=[*args, "--user", "test-coordinator",
+                                 "--reference-date", "R7.13.1"])
     assert result.exit_code != 0
 
 
@@ -707,3 +782,61 @@ def test_case_review_csv_has_the_situation_masked(ledger, login_as):
     header = csv.splitlines()[0]
     assert "状況等" in header and "支援方針" in header
     assert "第1回の状況" in csv and MASK in csv and HIDDEN_STREET not in csv
+
+
+# --------------------------------------------------------------------------- 4(3)③ in 備考
+
+
+def _designate(app, ledger, reason: str) -> None:
+    """A 4(3)③ designation for c2, decided at a 個別ケース検討会議 of 2025-08-01."""
+    from kyogikai.models.roles import designate_main_support
+
+    with app.app_context():
+        home, _police = _agencies()
+        meeting = Meeting(kind=MeetingKind.case_conference, held_on=date(2025, 8, 1),
+                          place="会議室")
+        db.session.add(meeting)
+        designate_main_support(db.session.get(Case, ledger["ids"][1]), home.id,
+                               day=date(2025, 8, 1), meeting=meeting, reason=reason)
+        db.session.commit()
+
+
+DESIGNATION = "要綱4(3)③により調整機関が主たる支援機関に指定: テスト市 女性支援課（令和7年8月1日"
+
+
+def test_form1_note_states_the_designation_as_the_case_page_does(ledger, login_as, app):
+    _designate(app, ledger, f"協議が調わないため（{HIDDEN_STREET}の件）")
+    numbers = ledger["numbers"]
+    for role, masked in (("supervisor", True), ("coordinator", False)):
+        client = login_as(role)
+        ws = workbook(client.get("/admin/forms/form1/?fiscal_year=2025&format=xlsx"
+                                 "&reference_date=2025-09-01").data).active
+        blocks = case_blocks(ws)
+        note = blocks[numbers[1]][0][0][11]
+        designation, own_note = note.split("\n", 1)
+        assert designation.startswith(DESIGNATION) and "理由: 協議が調わないため" in designation
+        assert own_note.startswith("転居先は")  # the case's own 備考 follows
+        assert (MASK in designation and HIDDEN_STREET not in note) if masked \
+            else HIDDEN_STREET in designation
+        # The case page says the same sentence to the same person.
+        page = client.get(f"/admin/case_page/?id={ledger['ids'][1]}").get_data(as_text=True)
+        assert designation in page
+        # A case without a designation: its own note only.
+        assert "4(3)③" not in (blocks[numbers[0]][0][0][11] or "")
+    # Before the designation was made, the sheet as of that day does not state it.
+    ws = workbook(login_as("coordinator").get(
+        "/admin/forms/form1/?fiscal_year=2025&format=xlsx&reference_date=2025-07-31").data).active
+    assert "4(3)③" not in case_blocks(ws)[numbers[1]][0][0][11]
+
+
+@needs_pdf
+def test_form1_pdf_note_states_the_designation(ledger, login_as, app):
+    _designate(app, ledger, "協議が調わないため")
+    data = login_as("supervisor").get(
+        "/admin/forms/form1/?fiscal_year=2025&format=pdf&reference_date=2025-09-01").data
+    # Read in content order (not -layout, which interleaves the narrow columns' lines).
+    text = subprocess.run(["pdftotext", "-", "-"], input=data, check=True,
+                          capture_output=True).stdout.decode()
+    flat = re.sub(r"\s+", "", text)
+    assert re.sub(r"\s+", "", DESIGNATION) in flat
+    assert "理由:協議が調わないため" in flat

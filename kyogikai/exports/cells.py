@@ -17,6 +17,13 @@ def neutralise(value):
     return value
 
 
+def unneutralise(text: str) -> str:
+    """The text neutralise() was given: what an import of our own export reads back."""
+    if text.startswith("'") and text[1:].startswith(FORMULA_PREFIXES):
+        return text[1:]
+    return text
+
+
 def content_disposition(filename: str) -> str:
     """An attachment header with a Japanese file name (RFC 5987 ``filename*``) and an ASCII
     fallback for old clients."""

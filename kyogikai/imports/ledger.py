@@ -21,6 +21,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import AnonymousUserMixin
 from sqlalchemy import func, select
 
+from kyogikai.exports.cells import unneutralise
 from kyogikai.imports.workbook import Sheet, cell_name
 from kyogikai.japanese.fiscal import fiscal_year, fiscal_year_prefix
 from kyogikai.japanese.kana import fold, is_katakana_reading, to_katakana
@@ -272,11 +273,25 @@ def _yoshiki1_rows(sheet: Sheet, layout: Layout) -> list[SourceRow]:
                 found.append(SourceRow(block[0], values, reviews))
             continue
         if found and values.get("number") is not None and \
-                normal(values["number"]) == normal(found[-1].values.get("number")):
-            found[-1].reviews.extend(reviews)
+                normal(base_number(values["number"])) == normal(found[-1].values.get("number")):
+            found[-1].reviews.extend(reviews)  # 様式1's own continuation: 「R7-0001（続き：…）」
             continue
         found.append(SourceRow(block[0], values, reviews))
     return found
+
+
+CONTINUED = re.compile(r"\s*[（(]\s*続き\s*[：:][^()（）]*[)）]\s*$")
+ROUND = re.compile(r"^\s*第\s*\d+\s*回\s*")
+
+
+def base_number(value):
+    """The case number of a 様式1 continuation block (「R7-0001（続き：第5回～第8回）」)."""
+    return CONTINUED.sub("", value) if isinstance(value, str) else value
+
+
+def _held_on(value):
+    """A 会議日 cell of a continuation block says its round first (「第5回　令和7年10月10日」)."""
+    return ROUND.sub("", value) if isinstance(value, str) else value
 
 
 class SheetRefused(ValueError):
@@ -354,7 +369,7 @@ def _text(value, limit: int = MAX_TEXT) -> str:
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = str(value).strip()
+    text = unneutralise(str(value).strip())  # our own 様式1's 「'=…」 is the text 「=…」
     if len(text) > limit:
         raise ValueError(_("%(limit)d文字を超えています", limit=limit))
     return text
@@ -579,9 +594,13 @@ class _Validator:
                 reasons.append(_("%(label)s が未来の日付です", label=label))
         if birth and received and birth > received:
             reasons.append(_("生年月日が相談受理年月日より後です"))
-        address = take("address", lambda v: split_address(_text(v, 500)) if v else {})
+        # A 様式1 made for someone who may not see a hidden address holds the mask instead:
+        # the address is not known, and it is to be hidden.
+        masked = isinstance(values.get("address"), str) and masking.MASK in values["address"]
+        address = {} if masked else \
+            take("address", lambda v: split_address(_text(v, 500)) if v else {})
         postal = take("postal_code", _postal_code)
-        hidden = take("address_hidden", _flag)
+        hidden = take("address_hidden", _flag) or masked
         phone = take("phone", _phone)
         companions = take("companions", _companions) or []
         status = take("status", _status)
@@ -594,7 +613,7 @@ class _Validator:
         for review in source.reviews:
             label = _("管理記録（%(cell)s）", cell=cell_name(review["row"], review["column"]))
             try:
-                held = _date(review.get("held_on"), _("会議日"))
+                held = _date(_held_on(review.get("held_on")), _("会議日"))
                 situation = _text(review.get("situation"))
                 agency = _text(review.get("agency"), 200)
             except ValueError as error:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.orm import selectinload
 
 from kyogikai.japanese.wareki import format_wareki
@@ -204,10 +204,11 @@ def correct(row: RoleAssignment, *, reason: str, user_id: int | None = None,
     return fixed
 
 
-def designations(case_ids, day: date | None = None) -> dict[int, RoleAssignment]:
+def designations(case_ids, day: date | None = None, clause=None) -> dict[int, RoleAssignment]:
     """Case id → its 主たる支援機関 held on ``day`` (default today) when 4(3)③ designated it.
 
-    One query for many cases (様式1 reads it for each case of its 備考).
+    One query for many cases (様式1 reads it for each case of its 備考); ``clause`` is the
+    reader's scope of role history (policy.scoping), which this module does not decide.
     """
     ids = list(case_ids)
     if not ids:
@@ -215,7 +216,7 @@ def designations(case_ids, day: date | None = None) -> dict[int, RoleAssignment]
     rows = db.session.scalars(
         select(RoleAssignment).where(
             RoleAssignment.case_id.in_(ids), RoleAssignment.function == RoleFunction.main_support,
-            held_on_clause(day or date.today()))
+            held_on_clause(day or date.today()), true() if clause is None else clause)
         .options(selectinload(RoleAssignment.agency), selectinload(RoleAssignment.meeting))
         .order_by(RoleAssignment.valid_from, RoleAssignment.id))
     latest = {}
