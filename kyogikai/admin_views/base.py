@@ -668,7 +668,8 @@ class SecureModelView(PolicyMixin, ModelView):
             g.audit_changed_fields = changed_field_names(model, is_created)
             if not is_created:
                 g.saving_record = (type(model), model.id)
-                versioning.claim(model)
+                if g.audit_changed_fields:  # a form saved unchanged leaves the version as it was
+                    versioning.claim(model)
         self.check_change(model, is_created)
         problems = model.problems() if hasattr(model, "problems") else []
         if problems:
@@ -702,6 +703,8 @@ class SecureModelView(PolicyMixin, ModelView):
     def after_model_change(self, form, model, is_created):
         super().after_model_change(form, model, is_created)
         fields = g.pop("audit_changed_fields", [])
+        if not fields and not is_created:
+            return  # saved unchanged: nothing to record as a change
         audit.record(AuditAction.create if is_created else AuditAction.update,
                      object_type=self.resource, object_id=self.get_pk_value(model),
                      detail="fields=" + ",".join(fields))
