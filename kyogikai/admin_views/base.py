@@ -19,6 +19,7 @@ from flask_admin.form import Select2Field
 from flask_admin.helpers import get_redirect_target, is_form_submitted
 from flask_admin.model import typefmt
 from flask_admin.model.form import converts
+from flask_admin.model.template import DeleteRowAction, TemplateLinkRowAction
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -205,6 +206,23 @@ def stale_message(model, record_id) -> str:
     return _("保存できませんでした。この画面を開いた後に、%(who)s が %(when)s にこの記録を保存して"
              "います。あなたの入力内容は画面に残してあります。最新の内容（別の画面で開けます）と見比べ、"
              "必要なら直してから、もう一度保存してください。", who=who, when=when)
+
+
+def stale_list_message(record) -> str:
+    """A bulk action or a row's delete button on a list drawn before someone saved the row."""
+    last = versioning.last_save(type(record), record.id)
+    return _("何も変更していません。一覧を表示した後に、%(who)s が %(when)s に「%(record)s」を"
+             "保存しています。一覧を開き直して確かめてから、もう一度操作してください。",
+             who=str(last.user) if last.user is not None else _("他の利用者"),
+             when=format_local_datetime(last.at) if last.at is not None else "―",
+             record=str(record))
+
+
+class VersionedDeleteRowAction(TemplateLinkRowAction):
+    """A row's delete button that sends the version of the row the list showed."""
+
+    def __init__(self):
+        super().__init__("versioned_row_actions.delete_row", admin_lazy_gettext("Delete Record"))
 
 
 class PolicyMixin:
@@ -461,13 +479,8 @@ class SecureModelView(PolicyMixin, ModelView):
                 versioning.check_all(records, versioning.versions_posted(
                     request.form.getlist("rowversion")))
             except versioning.StaleEdit as stale:
-                last = versioning.last_save(stale.model, stale.record_id)
                 record = next(r for r in records if r.id == stale.record_id)
-                flash(_("何も変更していません。一覧を表示した後に、%(who)s が %(when)s に「%(record)s」を"
-                        "保存しています。一覧を開き直して確かめてから、もう一度操作してください。",
-                        who=str(last.user) if last.user is not None else _("他の利用者"),
-                        when=format_local_datetime(last.at) if last.at is not None else "―",
-                        record=str(record)), "error")
+                flash(stale_list_message(record), "error")
                 return redirect(get_redirect_target() or self.get_url(".index_view"))
         return super().handle_action(return_view)
 
@@ -527,6 +540,14 @@ class SecureModelView(PolicyMixin, ModelView):
         except (TypeError, ValueError):
             abort(404)
         return self.get_query().filter(pk.in_(typed)).all() if typed else []
+
+    def get_list_row_actions(self):
+        """A versioned row's delete button carries the version the list showed."""
+        actions = super().get_list_row_actions()
+        if not versioning.is_versioned(self.model):
+            return actions
+        return [VersionedDeleteRowAction() if isinstance(a, DeleteRowAction) else a
+                for a in actions]
 
     def _apply_sorting(self, query, joins, sort_column, sort_desc):
         """The list's order ends with the id, in the sort's direction: rows with equal sort keys
@@ -716,13 +737,18 @@ class SecureModelView(PolicyMixin, ModelView):
 
     def delete_model(self, model):
         if versioning.is_versioned(model):
+            # The row's delete button says which version the list showed (like a bulk action):
+            # a delete without one, or of a row saved since, deletes nothing.
             g.saving_record = (type(model), model.id)
-            if "version" in request.form:  # a delete button that says which version it saw
-                try:
-                    versioning.check(model, request.form["version"])
-                except versioning.StaleEdit:
-                    flash(stale_message(type(model), model.id), "error")
-                    return False
+            if versioning.parse_version(request.form.get("version")) is None:
+                flash(_("何も削除していません。どの時点の記録を削除するのかが分かりません。"
+                        "一覧を開き直してから、もう一度操作してください。"), "error")
+                return False
+            try:
+                versioning.check(model, request.form["version"])
+            except versioning.StaleEdit:
+                flash(stale_list_message(model), "error")
+                return False
         blocking = dependents(model)
         if blocking:
             what = "、".join(f"{label}（{count}件）" for label, count in blocking)
