@@ -737,9 +737,11 @@ class SecureModelView(PolicyMixin, ModelView):
 
     def delete_model(self, model):
         if versioning.is_versioned(model):
-            # The row's delete button says which version the list showed (like a bulk action):
-            # a delete without one, or of a row saved since, deletes nothing.
             g.saving_record = (type(model), model.id)
+        if versioning.is_versioned(model) and request.endpoint == f"{self.endpoint}.delete_view":
+            # The row's delete button says which version the list showed (a bulk action's
+            # versions are checked in handle_action): a delete without one, or of a row saved
+            # since, deletes nothing.
             if versioning.parse_version(request.form.get("version")) is None:
                 flash(_("何も削除していません。どの時点の記録を削除するのかが分かりません。"
                         "一覧を開き直してから、もう一度操作してください。"), "error")
