@@ -1,5 +1,7 @@
 """The case page: the whole story of one case, scoped, masked and audited part by part."""
 
+import html
+import re
 from datetime import date
 
 import pytest
@@ -88,6 +90,8 @@ def test_hidden_addresses_are_masked_everywhere_on_the_page(app, login_as, sampl
         woman.street, woman.address_hidden = HIDDEN_STREET, True
         case = db.session.get(Case, sample["case"])
         case.note = f"{HIDDEN_STREET}へ転居"
+        case.status, case.ended_on = CaseStatus.transferred, date(2025, 10, 1)
+        case.end_reason = f"{HIDDEN_STREET}の近くへ転居のため移管"
         db.session.commit()
     for role in ("clerk", "supervisor", "agency_staff"):
         status, body = _page(login_as(role), sample["case"])
@@ -101,6 +105,7 @@ def test_the_ledger_and_the_lists_lead_to_the_case_page(login_as, sample):
     link = f'href="/admin/case_page/?id={sample["case"]}"'
     for url in ("/admin/case/", "/admin/case_review/", "/admin/support_record/",
                 "/admin/role_assignment/", "/admin/meeting_case/", "/admin/woman/",
+                "/admin/consent/",
                 f"/admin/case/?search={sample['case_number']}", "/admin/case/?search=あおき"):
         assert link in client.get(url).get_data(as_text=True), url
 
@@ -155,3 +160,54 @@ def test_a_case_without_consent_says_so(app, login_as, sample):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Consent)) == 0
     body = _page(login_as("coordinator"), sample["case"])[1]
     assert "本人同意が登録されていません" in body
+
+
+def _action_link(body: str, label: str) -> str:
+    match = re.search(rf'<a [^>]*href="([^"]+)"[^>]*>{label}</a>', body)
+    assert match, label
+    return html.unescape(match.group(1))
+
+
+@pytest.mark.parametrize(("label", "changes", "shown"), [
+    ("支援経過を記録", {"content": "電話で近況を確認した"}, "電話で近況を確認した"),
+    ("管理記録を追加", {"reviewed_on": "R7.9.1", "situation": "就労を開始した"}, "就労を開始した"),
+    ("既存の会議に追加", {"note": ""}, "第5会議室"),
+])
+def test_an_action_starts_with_the_case_and_comes_back_to_its_page(app, login_as, sample, label,
+                                                                  changes, shown):
+    """The case page's actions open their form with this case already chosen, and saving it
+    lands back on the case page, which shows what was recorded."""
+    from tests.browser_form import form_fields, with_changes
+
+    with app.app_context():
+        meeting = Meeting(kind=MeetingKind.case_conference, held_on=date(2025, 9, 1),
+                          place="第5会議室", agencies=list(db.session.scalars(sa.select(Agency))))
+        db.session.add(meeting)
+        db.session.commit()
+        meeting_id = meeting.id
+    client = login_as("coordinator")
+    page = f"/admin/case_page/?id={sample['case']}"
+    url = _action_link(_page(client, sample["case"])[1], label)
+    form = client.get(url).get_data(as_text=True)
+    fields = form_fields(form)
+    assert ("case", str(sample["case"])) in fields, label
+    if label == "既存の会議に追加":
+        changes = {**changes, "meeting": str(meeting_id)}
+    response = client.post(url, data=with_changes(fields, **changes))
+    assert response.status_code == 302, response.get_data(as_text=True)[-1500:]
+    assert response.headers["Location"].endswith(page)
+    assert shown in _page(client, sample["case"])[1]
+
+
+def test_a_case_is_transferred_from_its_page(app, login_as, sample):
+    client = login_as("coordinator")
+    with app.app_context():
+        seen = case_token(sample["case"])
+    response = client.post(f"/admin/case_page/end?id={sample['case']}", data={
+        "status": "transferred", "ended_on": "R7.10.1", "end_reason": "他市へ転居のため移管",
+        "seen": seen, "csrf_token": csrf_token(client, "/admin/")}, follow_redirects=True)
+    body = response.get_data(as_text=True)
+    assert "ケースを移管として記録しました。" in body
+    assert "他市へ転居のため移管" in body and "個別ケース検討会議に載せる" not in body
+    with app.app_context():
+        assert db.session.get(Case, sample["case"]).status is CaseStatus.transferred

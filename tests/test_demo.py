@@ -48,3 +48,16 @@ def test_demo_pages_render_in_japanese(app, login_as):
         response = client.get(url)
         assert response.status_code == 200
         assert not english_words(response.get_data(as_text=True)), url
+
+
+def test_demo_consents_cover_the_agencies_working_on_each_case(app):
+    """As the consent gate asks: a demo agency's staff see the cases their agency works on, and
+    a case meeting of a case's own agencies passes the gate."""
+    with app.app_context():
+        app.test_cli_runner().invoke(args=["demo-data", "--force"])
+        for case in db.session.scalars(sa.select(Case)):
+            covered = {agency.id for consent in case.woman.consents for agency in consent.agencies}
+            working = ({role.agency_id for role in case.role_assignments}
+                       | {agency.id for link in case.meeting_links
+                          for agency in link.meeting.agencies})
+            assert working <= covered, case.number

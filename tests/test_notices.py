@@ -270,6 +270,9 @@ def test_a_notice_shows_only_case_numbers_consent_allows(app, login_as, people):
     assert uncovered not in body
     assert ending not in body  # not covered on the meeting's date
     assert "第2会議室" in body and "個別ケース検討会議" in body
+    inbox = staff.get("/admin/notice/").get_data(as_text=True)
+    row = inbox.split(f'data-notice-id="{notice_id}"')[1].split("</tr>")[0]
+    assert covered in row and uncovered not in row and ending not in row
     assert WAREKI_SOON.search(body)
     # Nothing personal: neither woman's name.
     assert "青木" not in body and "井上" not in body and "上田" not in body

@@ -35,6 +35,21 @@ def test_the_coordinator_sees_every_case_and_the_address(login_as, papers):
     assert '<span class="secret">秘</span>' in body and "@page { size: A4" in body
 
 
+def test_the_papers_carry_attendees_decisions_and_the_next_dates(app, login_as, papers):
+    from datetime import date
+
+    with app.app_context():
+        meeting = db.session.get(Meeting, papers["meeting"])
+        meeting.next_meeting_on = date(2025, 8, 20)
+        db.session.get(MeetingCase, papers["meeting_case"]).next_meeting_on = date(2025, 7, 1)
+        db.session.commit()
+    body = _paper(login_as("coordinator"), papers["meeting"]).get_data(as_text=True)
+    for text in ("テスト市 女性支援課、テスト警察署", "調整 太郎", "支援方針の確認",  # attendees
+                 "役割分担を決定", "主たる直接支援機能：テスト警察署",            # decisions, roles
+                 "このケースの次回会議予定日: 令和7年7月1日", "令和7年8月20日"):   # next dates
+        assert text in body, text
+
+
 def test_agency_staff_see_their_cases_only_masked(login_as, papers):
     body = _paper(login_as("agency_staff"), papers["meeting"]).get_data(as_text=True)
     assert papers["case_number"] in body

@@ -3,11 +3,13 @@
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import defaultload
 
 from kyogikai.admin_views.ajax import WomanLoader
 from kyogikai.admin_views.base import SecureModelView
 from kyogikai.admin_views.filters import ConditionFilter
-from kyogikai.models import Consent
+from kyogikai.admin_views.women import cases_of
+from kyogikai.models import Consent, Woman
 from kyogikai.models.consent import needs_renewal_clause
 
 # Expired or expiring within 30 days, on an open case, not replaced (the home page links here).
@@ -31,8 +33,10 @@ class ConsentView(SecureModelView):
 
     details_template = "admin/model/details_attachments.html"
 
-    column_list = ("woman", "purpose", "agencies", "obtained_on", "valid_until", "withdrawn_on",
-                   "state")
+    # Her cases, each a link to its case page: where a consent to renew is taken up.
+    column_list = ("woman", "cases", "purpose", "agencies", "obtained_on", "valid_until",
+                   "withdrawn_on", "state")
+    list_query_options = (defaultload(Consent.woman).selectinload(Woman.cases),)
     column_details_list = ("woman", "purpose", "agencies", "obtained_on", "method", "obtained_by",
                            "valid_until", "withdrawn_on", "state", "note", "created_at",
                            "updated_at")
@@ -41,6 +45,7 @@ class ConsentView(SecureModelView):
     column_filters = ("purpose", "method", "obtained_on", "valid_until", "withdrawn_on",
                       NEEDS_RENEWAL)
     column_labels = {
+        "cases": _l("ケース"),
         "purpose": _l("目的"),
         "agencies": _l("情報共有の対象機関"),
         "obtained_on": _l("同意取得日"),
@@ -53,6 +58,7 @@ class ConsentView(SecureModelView):
     column_formatters = {
         "agencies": lambda v, c, m, n: "、".join(a.name for a in m.agencies),
         "state": _state,
+        "cases": lambda view, context, model, name: cases_of(model.woman),
     }
     form_columns = ("woman", "purpose", "agencies", "obtained_on", "method", "obtained_by",
                     "valid_until", "withdrawn_on", "note")

@@ -37,7 +37,8 @@ class NoticeView(SecureView):
         self.audit_list(self.resource, len(rows), total)
         return self.render("admin/notices.html", rows=rows, total=total, page=page,
                            pages=max(1, -(-total // PAGE_SIZE)), unread_only=unread_only,
-                           subject=notices.subject, may_edit=self.allows(EDIT))
+                           subject=notices.subject, numbers=notices.case_numbers,
+                           may_edit=self.allows(EDIT))
 
     @expose("/<notice_id>")
     def show(self, notice_id):

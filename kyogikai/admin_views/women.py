@@ -78,12 +78,12 @@ class CompanionInline(InlineFormAdmin):
     }
 
 
-def _cases(view, context, model, name):
+def cases_of(woman) -> Markup:
     """Her cases the reader may see, each a link to its case page."""
-    links = [Markup('<a href="{}">{}</a>').format(url_for("case_page.index", id=case.id),
-                                                  case.number)
-             for case in scoping.visible(model.cases, "case")]
-    return Markup("、").join(links) if links else ""
+    links = [Markup('<a class="case-number" href="{}">{}</a>').format(
+                 url_for("case_page.index", id=case.id), case.number)
+             for case in scoping.visible(woman.cases, "case")]
+    return Markup("、").join(links) if links else Markup("")
 
 
 class WomanView(SecureModelView):
@@ -116,7 +116,7 @@ class WomanView(SecureModelView):
         "birth_date": lambda v, c, m, n: birth_with_age(m.birth_date),
         "companions": lambda v, c, m, n: "、".join(str(x) for x in m.companions),
         "concerns": lambda v, c, m, n: "、".join(str(x) for x in m.concerns),
-        "cases": _cases,
+        "cases": lambda view, context, model, name: cases_of(model),
     }
     column_formatters_detail = {
         **column_formatters,

@@ -70,8 +70,8 @@ def load_case_data(agencies: list[Agency], rng: random.Random) -> None:
     db.session.flush()
     conferences = [m for m in meetings if m.kind is MeetingKind.case_conference]
     for i, case in enumerate(cases):
-        _consent(case, agencies, members, rng, withdraw_one=i % 9 == 4)
-        _follow_up(case, by_kind, conferences, agencies, rng, designate=i % 13 == 6)
+        involved = _follow_up(case, by_kind, conferences, agencies, rng, designate=i % 13 == 6)
+        _consent(case, agencies, members, rng, involved, withdraw_one=i % 9 == 4)
     _reports(rng)
 
 
@@ -130,8 +130,12 @@ def _meetings(agencies: list[Agency], members: list[Member], rng: random.Random)
 
 
 def _consent(case: Case, agencies: list[Agency], members: list[Member], rng: random.Random,
-             withdraw_one: bool):
-    covered = rng.sample(agencies, k=rng.randint(3, 8))
+             involved: set[Agency], withdraw_one: bool):
+    """She agreed to share with the agencies working on her case (as the consent gate asks), and
+    a few more; a demo agency's staff thus see the cases their agency works on."""
+    others = [a for a in agencies if a not in involved]
+    extra = rng.sample(others, k=min(len(others), rng.randint(1, 3)))
+    covered = sorted(involved, key=lambda a: a.id) + extra
     withdrawn = case.received_on + timedelta(days=200) if rng.random() < 0.1 else None
     consent = Consent(woman=case.woman, purpose=ConsentPurpose.case_conference,
                       obtained_on=case.received_on, method=rng.choice(list(ConsentMethod)),
@@ -144,14 +148,17 @@ def _consent(case: Case, agencies: list[Agency], members: list[Member], rng: ran
 
 
 def _follow_up(case: Case, by_kind: dict, conferences: list[Meeting], agencies: list[Agency],
-               rng: random.Random, designate: bool):
+               rng: random.Random, designate: bool) -> set[Agency]:
+    """Meetings, reviews, roles and records of one case; returns the agencies involved."""
     police = by_kind.get(AgencyCategory.police)
+    involved = {case.lead_agency}
     for meeting in conferences:
         if meeting.held_on < case.received_on or rng.random() > 0.25:
             continue
         if meeting.held_on > date(2026, 11, 26):
             continue
         db.session.add(MeetingCase(meeting=meeting, case=case))
+        involved.update(meeting.agencies)
         db.session.add(CaseReview(case=case, meeting=meeting, reviewed_on=meeting.held_on,
                                   lead_agency=case.lead_agency,
                                   situation=rng.choice(SITUATIONS),
@@ -159,6 +166,7 @@ def _follow_up(case: Case, by_kind: dict, conferences: list[Meeting], agencies: 
                                   support_policy=rng.choice(POLICIES)))
         if not case.role_assignments:
             main_support = rng.choice(agencies)
+            involved.add(main_support)
             for function, agency in ((RoleFunction.direct_support, main_support),
                                      (RoleFunction.case_management, case.lead_agency),
                                      (RoleFunction.main_support, main_support)):
@@ -174,6 +182,8 @@ def _follow_up(case: Case, by_kind: dict, conferences: list[Meeting], agencies: 
         db.session.add(SupportRecord(case=case, recorded_on=case.received_on + timedelta(days=3),
                                      agency=police, kind=SupportKind.liaison,
                                      content="警察と安全確保について連絡調整（デモ）"))
+        involved.add(police)
+    return involved
 
 
 def _reports(rng: random.Random) -> None:

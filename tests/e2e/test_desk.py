@@ -15,6 +15,9 @@ from kyogikai.models import (
     Attachment,
     Case,
     CaseStatus,
+    Consent,
+    ConsentMethod,
+    ConsentPurpose,
     Level,
     Meeting,
     MeetingCase,
@@ -74,6 +77,23 @@ def test_the_ledger_shows_at_least_12_rows_at_1366x768(page, ledger):
         return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size; })""")
     assert set(lines) == {1}
     assert_japanese(page)
+
+
+@pytest.mark.parametrize("listed", ["case", "consent", "woman", "case_review", "support_record",
+                                    "role_assignment", "meeting_case"])
+def test_case_numbers_never_break_in_a_list(page, app, sample, ledger, listed):
+    """Long cells beside the number (a consent naming every agency) squeeze its column."""
+    with app.app_context():
+        db.session.add(Consent(woman_id=sample["woman"], purpose=ConsentPurpose.case_conference,
+                               obtained_on=TODAY, method=ConsentMethod.written,
+                               agencies=db.session.scalars(sa.select(Agency)).all()))
+        db.session.commit()
+    page.set_viewport_size(SCREEN)
+    log_in(page, "coordinator")
+    page.goto(f"/admin/{listed}/")
+    lines = page.evaluate("""() => [...document.querySelectorAll(
+        'table.model-list a[href^="/admin/case_page/"]')].map(a => a.getClientRects().length)""")
+    assert lines and set(lines) == {1}, lines
 
 
 def test_a_case_conference_stays_on_one_line_in_the_meeting_list(page, ledger):
@@ -209,3 +229,24 @@ def test_meeting_papers_print_on_a4_with_the_secret_mark(page, app, sample):
     boxes = re.findall(rb"/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]", pdf)
     assert boxes and all(abs(float(w) - 595.3) < 1 and abs(float(h) - 841.9) < 1
                          for w, h in boxes)
+
+
+def test_the_file_choosers_speak_japanese(page, sample, tmp_path):
+    """The browser draws its own file button in its own language (「Choose File」「No file
+    chosen」 on an English Windows): the panel's choosers show Japanese and the chosen name."""
+    scan = tmp_path / "同意書.pdf"
+    scan.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    page.set_viewport_size(SCREEN)
+    log_in(page, "coordinator")
+    for url in (f"/admin/case_page/?id={sample['case']}", "/admin/ledger_import/"):
+        page.goto(url)
+        chooser = page.locator(".custom-file").first
+        button = chooser.locator("input[type=file]")
+        label = chooser.locator(".custom-file-label")
+        assert button.evaluate("el => getComputedStyle(el).opacity") == "0", url
+        expect(label).to_have_text("ファイルが選択されていません")
+        assert label.evaluate("el => getComputedStyle(el, '::after').content") == '"ファイルを選択"'
+        button.set_input_files(str(scan))
+        expect(label).to_have_text("同意書.pdf")
+        save_screenshot(page, OUT / f"e2e-file-chooser-{url.split('/')[2]}.png")
+        assert_japanese(page)
