@@ -30,6 +30,7 @@ sys.path.insert(0, str(BENCH_DIR.parent))
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
+from bench import baselines  # noqa: E402
 from bench.seed import RARE_NAME, seed  # noqa: E402
 from kyogikai.admin_views.cases import CaseView  # noqa: E402
 from kyogikai.app import create_app  # noqa: E402
@@ -50,6 +51,7 @@ NO_SECOND_FACTOR = {"TOTP_REQUIRED_ROLES": ""}
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 FILTER_GROUPS_RE = re.compile(r'id="filter-groups-data"[^>]*>(.*?)</div>', re.S)
 ROW_MARK = 'name="rowid"'
+CELL_MARK = '<td class="col-number">'  # one per row, with or without bulk actions
 LEDGER = "/admin/case/"
 SORT_LABEL = "氏名（フリガナ）"
 
@@ -88,7 +90,7 @@ class Database:
     def drop(self, keep: bool) -> None:
         if keep:
             print(f"kept for inspection: {self.schema or self.path}"
-                  + (f" (search_path: {self.url})" if self.schema else ""))
+                  + (f" (search_path: {self.url})" if self.schema else ""), file=sys.stderr)
         elif self.schema:
             engine = sa.create_engine(self.base_url)
             with engine.begin() as conn:
@@ -115,6 +117,7 @@ def build(app, n_cases: int, analyze: bool) -> dict:
         baseline()
         started = time.perf_counter()
         counts = seed(db.session, n_cases)
+        counts["agency_staff"] = baselines.add_agency_staff(db.session, PASSWORD)
         db.session.commit()
         seeded = time.perf_counter() - started
         if analyze:
@@ -176,10 +179,10 @@ def timed(fn, warmups: int, repeats: int) -> tuple[list[float], object]:
     return samples, result
 
 
-def login(client) -> None:
+def login(client, login_name: str = LOGIN) -> None:
     page = client.get("/login").get_data(as_text=True)
     token = CSRF_RE.search(page).group(1)
-    response = client.post("/login", data={"login": LOGIN, "password": PASSWORD,
+    response = client.post("/login", data={"login": login_name, "password": PASSWORD,
                                            "csrf_token": token})
     if response.status_code != 302:
         raise SystemExit(f"login failed: HTTP {response.status_code}")
@@ -283,6 +286,62 @@ def measure_ledger(app, client, log: StatementLog, spec: dict, warmups: int,
         "rows_as_expected": rows == min(page_size, max(0, matches - spec.get("offset", 0))),
         "_statements": list(log.statements),
     }
+
+
+# The ledger against its two baselines (bench/baselines.py), and the agency staff's scoped
+# ledger: (key, label, which client, URL, what marks one row of that page).
+SIDE_BY_SIDE = (
+    ("ledger_50", "台帳 1ページ目 50件（調整担当者）", "coordinator", f"{LEDGER}?page_size=50",
+     CELL_MARK),
+    ("staff_ledger_50", "台帳 1ページ目 50件（関係機関担当者: 自機関のケースだけ）", "staff",
+     f"{LEDGER}?page_size=50", CELL_MARK),
+    ("stock_50", "基準: 素の Flask-Admin ModelView（同じ50件・同じ列）", "coordinator",
+     f"{baselines.STOCK}?page_size=50", CELL_MARK),
+    ("plain_50", "基準: 手書きの Jinja ページ（同じ50件・同じ列）", "coordinator",
+     baselines.PLAIN, '<td><a href="/admin/case_page/'),
+)
+
+
+def measure_side_by_side(clients: dict, log: StatementLog, warmups: int,
+                         repeats: int) -> dict:
+    """Each page once per round, in turn, so that whatever else the machine does falls on all
+    of them alike: their ratios are what the budgets are on."""
+    samples = {key: [] for key, *_ in SIDE_BY_SIDE}
+    cpu = {key: [] for key, *_ in SIDE_BY_SIDE}
+    sql = {key: [] for key, *_ in SIDE_BY_SIDE}
+    last = {}
+    for round_ in range(warmups + repeats):
+        for key, _label, who, url, _mark in SIDE_BY_SIDE:
+            gc.collect()
+            log.reset()
+            log.active = True
+            started, started_cpu = time.perf_counter(), time.process_time()
+            try:
+                response = clients[who].get(url)
+            finally:
+                log.active = False
+            elapsed = time.perf_counter() - started
+            elapsed_cpu = time.process_time() - started_cpu
+            if response.status_code != 200:
+                raise SystemExit(f"{url}: HTTP {response.status_code}")
+            if round_ >= warmups:
+                samples[key].append(elapsed)
+                cpu[key].append(elapsed_cpu)
+                sql[key].append(log.sql_seconds)
+            last[key] = (response.get_data(as_text=True), list(log.statements))
+    results = {}
+    for key, label, who, url, mark in SIDE_BY_SIDE:
+        page, statements = last[key]
+        rows = page.count(mark)
+        results[key] = {"label": label, "url": url, "user": who, **summarise(samples[key]),
+                        # This process's own CPU time: what the ratios are checked on (another
+                        # job on the machine moves wall times, hardly CPU times).
+                        "cpu_median_ms": round(statistics.median(cpu[key]) * 1000, 2),
+                        "sql_median_ms": round(statistics.median(sql[key]) * 1000, 2),
+                        "statements": len(statements), "rows_on_page": rows, "matches": rows,
+                        "rows_as_expected": rows == 50,
+                        "sql_statements": [" ".join(s.split())[:300] for s, _ in statements]}
+    return results
 
 
 HOME = "/admin/"
@@ -405,19 +464,29 @@ def load_targets(path: Path, kind: str) -> dict:
         return tomllib.load(fh).get(kind, {})
 
 
-def check(results: dict, targets: dict) -> list[str]:
-    """Absolute p95 budgets, and ratios ("a/b": median of a over median of b, same run)."""
+def ratio(measured: dict, key: str) -> float:
+    """"a/b": the median of a over the median of b, measured in the same run; on CPU time when
+    both pages have it (measured side by side), else on wall time."""
+    top, bottom = (measured[part] for part in key.split("/", 1))
+    field = "cpu_median_ms" if "cpu_median_ms" in top and "cpu_median_ms" in bottom \
+        else "median_ms"
+    return top[field] / max(bottom[field], 0.001)
+
+
+def check(results: dict, targets: dict, ratios_only: bool = False) -> list[str]:
+    """Absolute p95 budgets, and ratios ("a/b", see ``ratio``)."""
     broken = []
     measured = {**results["ledger"], **results["sql"]}
     for key, budget in targets.items():
         if "/" in key:
-            top, bottom = key.split("/", 1)
-            if top not in measured or bottom not in measured:
+            if not all(part in measured for part in key.split("/", 1)):
                 broken.append(f"{key}: in targets.toml but not measured")
                 continue
-            ratio = measured[top]["median_ms"] / max(measured[bottom]["median_ms"], 0.001)
-            if ratio > budget:
-                broken.append(f"{key}: median ratio {ratio:.2f} > budget {budget}")
+            value = ratio(measured, key)
+            if value > budget:
+                broken.append(f"{key}: median ratio {value:.2f} > budget {budget}")
+            continue
+        if ratios_only:
             continue
         if key not in measured:
             broken.append(f"{key}: in targets.toml but not measured")
@@ -451,8 +520,9 @@ def print_table(results: dict, targets: dict) -> None:
     for key, budget in targets.items():
         if "/" in key and all(part in measured for part in key.split("/", 1)):
             top, bottom = key.split("/", 1)
-            ratio = measured[top]["median_ms"] / max(measured[bottom]["median_ms"], 0.001)
-            print(f"{key:<45} median ratio {ratio:>6.2f}  budget {budget}")
+            wall = measured[top]["median_ms"] / max(measured[bottom]["median_ms"], 0.001)
+            print(f"{key:<45} median ratio {ratio(measured, key):>6.2f}  budget {budget}"
+                  f"  (wall-time ratio {wall:.2f})")
     busy = meta["load_average_before"] and meta["cpus"] and \
         meta["load_average_before"][0] > 0.5 * meta["cpus"]
     if busy:
@@ -462,6 +532,23 @@ def print_table(results: dict, targets: dict) -> None:
     print("(ms. sql = median time spent in cursor.execute per request (row fetching excluded); "
           "stmts = statements per request; rows = rows on the page, ! when not what matches "
           "promises; matches = rows matching)")
+
+
+def summary(results: dict, targets: dict) -> dict:
+    """One object: each figure with its baseline and the ratio (same run), and the machine."""
+    measured = {**results["ledger"], **results["sql"]}
+    figures = {}
+    for key, r in measured.items():
+        figures[key] = {k: r[k] for k in ("median_ms", "p95_ms", "cpu_median_ms", "statements",
+                                           "rows_on_page") if k in r}
+    for key, budget in targets.items():
+        if "/" in key and all(part in measured for part in key.split("/", 1)):
+            top, bottom = key.split("/", 1)
+            figures[top].setdefault("baselines", {})[bottom] = {
+                "median_ms": measured[bottom]["median_ms"],
+                "cpu_median_ms": measured[bottom].get("cpu_median_ms"),
+                "ratio": round(ratio(measured, key), 3), "budget": budget}
+    return {"meta": results["meta"], "figures": figures}
 
 
 # --------------------------------------------------------------------------- main
@@ -477,6 +564,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--targets", type=Path, default=TARGETS)
     parser.add_argument("--check", action="store_true",
                         help="exit 1 when a p95 is over its budget in targets.toml")
+    parser.add_argument("--ratios-only", action="store_true",
+                        help="with --check: check only the ratios (CI: they neither rot nor "
+                             "flake on a busy machine; milliseconds do)")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object (each figure, its baseline, the ratio) "
+                             "instead of the table")
     parser.add_argument("--analyze", action=argparse.BooleanOptionalAction, default=None,
                         help="run ANALYZE after seeding (default: on PostgreSQL only, as "
                              "autovacuum would; the app never runs it on SQLite)")
@@ -493,19 +586,22 @@ def main(argv: list[str] | None = None) -> int:
         database.drop(args.keep)
 
     targets = load_targets(args.targets, database.kind)
-    print_table(results, targets)
+    if args.json:
+        print(json.dumps(summary(results, targets), ensure_ascii=False, indent=1))
+    else:
+        print_table(results, targets)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n")
-    print(f"results: {args.out}")
+    print(f"results: {args.out}", file=sys.stderr)
     if args.check:
-        broken = check(results, targets)
+        broken = check(results, targets, args.ratios_only)
         if broken:
             print(f"\nBUDGET BROKEN ({database.kind}, {args.cases:,} cases, "
                   f"targets {args.targets}):", file=sys.stderr)
             for line in broken:
                 print(f"  - {line}", file=sys.stderr)
             return 1
-        print(f"all {len(targets)} budgets met ({database.kind})")
+        print(f"all {len(targets)} budgets met ({database.kind})", file=sys.stderr)
     return 0
 
 
@@ -517,11 +613,12 @@ def run(database: Database, args, analyze: bool) -> dict:
         "INSTANCE_PATH": str(OUT_DIR / "instance"),
         **FAST_ARGON2, **NO_SECOND_FACTOR,
     })
+    baselines.install(app)
     today = date.today()
     load_before = _load()
-    print(f"seeding {args.cases:,} cases into {database.kind} ...", flush=True)
+    print(f"seeding {args.cases:,} cases into {database.kind} ...", file=sys.stderr, flush=True)
     seeded = build(app, args.cases, analyze)
-    print(f"seeded in {seeded['seconds']} s: {seeded['rows']}", flush=True)
+    print(f"seeded in {seeded['seconds']} s: {seeded['rows']}", file=sys.stderr, flush=True)
 
     with app.app_context():
         log = StatementLog(db.engine)
@@ -531,17 +628,22 @@ def run(database: Database, args, analyze: bool) -> dict:
     client = app.test_client()
     login(client)
     filters, sort = discover(client)
+    staff = app.test_client()
+    login(staff, baselines.STAFF_LOGIN)
 
-    ledger, plans = {}, {}
+    print("  ledger against its baselines ...", file=sys.stderr, flush=True)
+    ledger = measure_side_by_side({"coordinator": client, "staff": staff}, log,
+                                  args.warmups, max(args.repeats, 21))
+    plans = {}
     for spec in ledger_requests(filters, sort, today):
-        print(f"  {spec['key']} ...", flush=True)
+        print(f"  {spec['key']} ...", file=sys.stderr, flush=True)
         result = measure_ledger(app, client, log, spec, args.warmups, args.repeats)
         statements = result.pop("_statements")
         ledger[spec["key"]] = result
         plans[spec["key"]] = ledger_plans(app, statements)
         result["sql_statements"] = [" ".join(s.split())[:300] for s, _ in statements]
 
-    print("  home_page ...", flush=True)
+    print("  home_page ...", file=sys.stderr, flush=True)
     result = measure_home(client, log, args.warmups, args.repeats)
     statements = result.pop("_statements")
     ledger["home_page"] = result
@@ -550,7 +652,7 @@ def run(database: Database, args, analyze: bool) -> dict:
 
     raw = {}
     for spec in raw_statements():
-        print(f"  {spec['key']} ...", flush=True)
+        print(f"  {spec['key']} ...", file=sys.stderr, flush=True)
         raw[spec["key"]] = measure_raw(app, log, spec, args.warmups, args.repeats)
 
     with app.app_context():

@@ -373,6 +373,23 @@ def post_form(client, form_url: str, data: dict, target: str | None = None):
     return client.post(target or form_url, data={**hidden, **data})
 
 
+def statements_sent(app, client, url: str) -> list[str]:
+    """The SQL statements one GET of ``url`` sends (it must answer 200)."""
+    sent = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        sent.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+    return sent
+
+
 def user_by_login(login: str) -> User:
     return db.session.scalar(sa.select(User).where(User.login == login))
 

@@ -4,10 +4,9 @@ from datetime import date
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event
 
 from kyogikai.models import Case, CaseReview, CaseStatus, Woman, db
-from tests.conftest import post_form
+from tests.conftest import post_form, statements_sent
 
 
 def _case_form(woman_id, **overrides):
@@ -226,31 +225,15 @@ def test_last_review_date_follows_the_reviews(app, sample):
         assert case.last_review_on == date(2025, 5, 20)
 
 
-def _count_statements(app, client, url):
-    statements = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
-    return statements
-
-
 def test_ledger_page_query_count_does_not_grow_with_rows(app, login_as, sample):
     client = login_as("coordinator")
-    few = _count_statements(app, client, "/admin/case/?page_size=50")
+    few = statements_sent(app, client, "/admin/case/?page_size=50")
     with app.app_context():
         db.session.add_all(Case(woman=Woman(name=f"架空 {i}", furigana="カクウ"),
                                 received_on=date(2025, 5, 1), lead_agency_id=1 + i % 2)
                            for i in range(60))
         db.session.commit()
-    many = _count_statements(app, client, "/admin/case/?page_size=50")
+    many = statements_sent(app, client, "/admin/case/?page_size=50")
     assert len(many) == len(few)
     assert not any("count(?)" in s for s in many)
 

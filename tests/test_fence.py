@@ -15,7 +15,13 @@ from pathlib import Path
 import pytest
 
 import kyogikai
-from kyogikai.admin_views.fence import CHECKED_VERSIONS, PACKAGES, PRIVATE_NAMES, Private
+from kyogikai.admin_views.fence import (
+    CHECKED_VERSIONS,
+    PACKAGES,
+    PRIVATE_NAMES,
+    USED_IN,
+    Private,
+)
 
 PROJECT = Path(kyogikai.__file__).parent
 
@@ -51,6 +57,7 @@ def _package_private_names(package: str) -> frozenset[str]:
     return frozenset(names)
 
 
+@cache
 def _project_uses() -> dict[str, set[str]]:
     """Private names the project touches: attributes, method definitions, getattr strings."""
     uses: dict[str, set[str]] = {}
@@ -74,8 +81,15 @@ def _project_uses() -> dict[str, set[str]]:
 
 
 def _upstream_uses() -> dict[str, set[str]]:
-    upstream = frozenset().union(*(_package_private_names(p) for p in PACKAGES))
-    return {name: where for name, where in _project_uses().items() if name in upstream}
+    """Private upstream names the project touches, each package's where it may (USED_IN)."""
+    found: dict[str, set[str]] = {}
+    for package in PACKAGES:
+        upstream, scope = _package_private_names(package), USED_IN.get(package, "")
+        for name, where in _project_uses().items():
+            where = {place for place in where if place.startswith(scope)}
+            if name in upstream and where:
+                found.setdefault(name, set()).update(where)
+    return found
 
 
 @pytest.mark.parametrize("package", sorted(PACKAGES))

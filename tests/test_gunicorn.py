@@ -181,8 +181,8 @@ def gunicorn(panel_data, tmp_path):
                         break
             except urllib.error.HTTPError as error:
                 error.close()
-            except (urllib.error.URLError, ConnectionError):
-                pass
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass  # not listening yet, or a worker still booting on a busy machine
             assert time.monotonic() < deadline, "gunicorn did not become healthy"
             time.sleep(0.2)
         yield {"base": base, "access_log": access_log, "work": work, "process": process}

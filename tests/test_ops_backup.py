@@ -295,6 +295,53 @@ def test_restore_refuses_a_tampered_file_a_wrong_key_and_no_key(panel, empty_tar
         assert sa.inspect(conn).get_table_names() == []
 
 
+@pytest.mark.parametrize("hostile", ["parent", "absolute", "symlink"])
+def test_restore_unpacks_plain_files_only(panel, empty_target, key_file, tmp_path, hostile):
+    """An archive member that is not a plain relative file (a name climbing out with "..", an
+    absolute name, a link) is refused before anything is written; a good one comes out 0600."""
+    import io
+    import json
+    import tarfile
+    import tempfile
+
+    key = key_file.read_bytes()
+    out = tmp_path / "panel.backup"
+    with panel.app_context():
+        ops.create_backup(out, key)
+    target = _target(empty_target, panel)
+    escape = f"escaped-{uuid.uuid4().hex[:8]}.txt"
+    outside = Path(tempfile.gettempdir()) / escape
+    info = tarfile.TarInfo({"parent": f"../{escape}", "absolute": str(outside),
+                            "symlink": f"attachments/{escape}"}[hostile])
+    payload = b"not from this panel"
+    if hostile == "symlink":
+        info.type, info.linkname = tarfile.SYMTYPE, str(outside)
+    else:
+        info.size = len(payload)
+    manifest = {"format": ops.FORMAT, "engine": "x", "revision": [], "tables": {},
+                "files": {info.name: {"sha256": "0" * 64, "size": info.size}}}
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        encoded = json.dumps(manifest).encode()
+        head = tarfile.TarInfo(ops.MANIFEST)
+        head.size = len(encoded)
+        archive.addfile(head, io.BytesIO(encoded))
+        archive.addfile(info, None if hostile == "symlink" else io.BytesIO(payload))
+    hostile_file = tmp_path / "hostile.backup"
+    hostile_file.write_bytes(Fernet(key).encrypt(buffer.getvalue()))
+    code, output = _cli(target, "restore", str(hostile_file))
+    assert code != 0 and "通常のファイル以外" in output, output
+    assert not outside.exists() and not outside.is_symlink()
+    with target.app_context(), db.engine.connect() as conn:
+        assert sa.inspect(conn).get_table_names() == []
+
+    work = tmp_path / "unpacked"
+    work.mkdir()
+    manifest = ops.read_backup(out, key, work)
+    for name in manifest.data["files"]:
+        assert stat.S_IMODE((work / name).stat().st_mode) == 0o600, name
+
+
 def test_backup_never_overwrites_and_says_when_unencrypted(panel, tmp_path):
     panel.config["BACKUP_KEY_FILE"] = ""
     out = tmp_path / "plain.backup"

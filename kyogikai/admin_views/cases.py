@@ -20,7 +20,7 @@ from kyogikai.admin_views.ajax import (
     case_number_prefix,
     looks_like_case_number,
 )
-from kyogikai.admin_views.base import SecureModelView, current_role
+from kyogikai.admin_views.base import ROW_ID_PLACEHOLDER, SecureModelView, current_role
 from kyogikai.admin_views.filters import (
     AgencyFilter,
     ConditionFilter,
@@ -31,6 +31,7 @@ from kyogikai.admin_views.formatting import (
     birth_with_age,
     clipped,
     compact_date,
+    html,
     name_with_furigana,
     wareki_or_blank,
 )
@@ -71,38 +72,72 @@ CASE_LABELS = {
 }
 
 
-def _interval() -> int:
-    if "review_interval" not in g:
-        g.review_interval = review_interval_months()
-    return g.review_interval
-
-
 OWN_MARK = _l("（受理時）")
 OWN_TITLE = _l("管理記録がまだないため、ケースに登録された受理時の値です")
 
 
-def _own_mark(model) -> Markup:
-    """The ledger's values come from the latest 管理記録; say so when they are the case's own."""
-    if not model.ledger_values_are_own:
-        return Markup("")
-    return Markup(' <small class="text-muted ledger-own" title="{}">{}</small>').format(
-        OWN_TITLE, OWN_MARK)
+class _PageValues:
+    """What the rows of one ledger page share, worked out once per request: today, the
+    council's review interval, the translated marks, the case page's address, and the cells
+    that recur (a page has a few agencies and judgments, each built once)."""
+
+    def __init__(self):
+        self.today = date.today()
+        self.interval = review_interval_months()
+        self.own = html(' <small class="text-muted ledger-own" title="{}">{}</small>',
+                        OWN_TITLE, OWN_MARK)
+        self.overdue = html(' <span class="badge badge-danger" title="{}">{}</span>',
+                            _("管理記録の期限超過"), _("期限超過"))
+        self.no_review = escape(_("なし"))
+        self._case_url = url_for("case_page.index", id=ROW_ID_PLACEHOLDER)
+        self._cells = {}
+
+    def _cell(self, key, build) -> Markup:
+        if key not in self._cells:
+            self._cells[key] = build()
+        return self._cells[key]
+
+    def case_link(self, case) -> Markup:
+        url = self._case_url.replace(ROW_ID_PLACEHOLDER, str(int(case.id)))
+        return html('<a href="{}">{}</a>', url, case.number)
+
+    def own_mark(self, case) -> Markup:
+        """The ledger's values come from the latest 管理記録; say so when they are the case's
+        own."""
+        return self.own if case.ledger_values_are_own else Markup("")
+
+    def levels(self, case) -> Markup:
+        risk, urgency = case.current_risk_level, case.current_urgency
+        return self._cell(("levels", risk, urgency, case.ledger_values_are_own), lambda: html(
+            "{}／{}{}", risk.label if risk else "―", urgency.label if urgency else "―",
+            self.own_mark(case)))
+
+    def lead(self, case) -> Markup:
+        """One line: a long agency name is cut with … (whole in the tooltip)."""
+        agency = case.current_lead_agency
+        name = agency.name if agency else None
+        return self._cell(("lead", name, case.ledger_values_are_own), lambda: (
+            clipped(name) if agency else escape("―")) + self.own_mark(case))
+
+    def birth(self, birth) -> Markup:
+        return self._cell(("birth", birth), lambda: birth_with_age(birth, self.today,
+                                                                   compact=True))
+
+    def last_review(self, case) -> Markup:
+        overdue = is_review_overdue(case, self.interval, self.today)
+        day = case.last_review_on
+        return self._cell(("review", day, overdue), lambda: (
+            compact_date(day) if day else self.no_review) + (self.overdue if overdue else ""))
 
 
-def _levels(view, context, model, name):
-    risk = model.current_risk_level.label if model.current_risk_level else "―"
-    urgency = model.current_urgency.label if model.current_urgency else "―"
-    return Markup("{}／{}").format(risk, urgency) + _own_mark(model)
-
-
-def _lead(view, context, model, name):
-    """One line: a long agency name is cut with … (whole in the tooltip)."""
-    agency = model.current_lead_agency
-    return (clipped(agency.name) if agency else escape("―")) + _own_mark(model)
+def _page() -> _PageValues:
+    if "ledger_page" not in g:
+        g.ledger_page = _PageValues()
+    return g.ledger_page
 
 
 def _number(view, context, model, name):
-    return Markup('<a href="{}">{}</a>').format(url_for("case_page.index", id=model.id), model.number)
+    return _page().case_link(model)
 
 
 class CasePickerLink:
@@ -136,12 +171,7 @@ def _plain_lead(view, context, model, name):
 
 
 def _last_review(view, context, model, name):
-    text = compact_date(model.last_review_on) if model.last_review_on else escape(_l("なし"))
-    if is_review_overdue(model, _interval(), date.today()):
-        # Markup.format escapes each argument: no value reaches the page unescaped.
-        return Markup('{} <span class="badge badge-danger" title="{}">{}</span>').format(
-            text, _l("管理記録の期限超過"), _l("期限超過"))
-    return text
+    return _page().last_review(model)
 
 
 def _access_log_link(view, context, model, name):
@@ -177,9 +207,9 @@ class CaseView(SecureModelView):
     column_formatters = {
         "number": _number,
         "woman": lambda v, c, m, n: name_with_furigana(m.woman),
-        "birth": lambda v, c, m, n: birth_with_age(m.woman.birth_date, compact=True),
-        "levels": _levels,
-        "current_lead_agency": _lead,
+        "birth": lambda v, c, m, n: _page().birth(m.woman.birth_date),
+        "levels": lambda v, c, m, n: _page().levels(m),
+        "current_lead_agency": lambda v, c, m, n: _page().lead(m),
         "last_review_on": _last_review,
         "access_log": _access_log_link,
     }
@@ -197,7 +227,7 @@ class CaseView(SecureModelView):
         "birth": lambda v, c, m, n: birth_with_age(m.woman.birth_date),
         "lead_agency": lambda v, c, m, n: str(m.lead_agency or ""),
         "last_review_on": lambda v, c, m, n: wareki_or_blank(m.last_review_on) + (
-            "（期限超過）" if is_review_overdue(m, _interval(), date.today()) else ""),
+            "（期限超過）" if is_review_overdue(m, review_interval_months(), date.today()) else ""),
     }
     column_filters = (
         "status",

@@ -1,9 +1,10 @@
 """Cell formatters shared by list and details pages (Flask-Admin column_formatters signature)."""
 
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from kyogikai.japanese.age import age_on
 from kyogikai.japanese.wareki import format_wareki, format_wareki_with_western
@@ -22,12 +23,20 @@ def wareki_or_blank(value) -> str:
     return format_wareki_with_western(value) if isinstance(value, date) else ""
 
 
+def html(template: str, *values) -> Markup:
+    """A constant HTML ``template`` with its ``{}`` slots filled by ``values``, each escaped
+    (Markup passes as it is): what Markup.format does, at a fraction of its cost with
+    markupsafe's C escape and str.format (a 50-row list builds a few hundred cells)."""
+    return Markup(template.format(*map(escape, values)))  # nosec B704  # every value escaped
+
+
+@lru_cache(maxsize=8192)
 def compact_date(value) -> Markup:
-    """A list cell: 令和7年4月1日 on one line, the western date in its tooltip."""
+    """A list cell: 令和7年4月1日 on one line, the western date in its tooltip (the same few
+    thousand dates recur on every page: computed once each)."""
     if not isinstance(value, date):
         return Markup("")
-    return Markup('<span class="date" title="{}">{}</span>').format(value.isoformat(),
-                                                                    format_wareki(value))
+    return html('<span class="date" title="{}">{}</span>', value.isoformat(), format_wareki(value))
 
 
 def birth_with_age(birth: date | None, today: date | None = None, compact: bool = False):
@@ -46,12 +55,13 @@ def name_with_furigana(person) -> Markup:
     """Name with its reading in small type under it (a list cell, two short lines)."""
     if person is None:
         return Markup("")
-    reading = (Markup('<small class="reading">{}</small>').format(person.furigana)
-               if person.furigana else "")
-    return Markup('<span class="person-name">{}</span>{}').format(person.name, reading)
+    if not person.furigana:
+        return html('<span class="person-name">{}</span>', person.name)
+    return html('<span class="person-name">{}</span><small class="reading">{}</small>',
+                person.name, person.furigana)
 
 
 def clipped(text) -> Markup:
     """Long text (an agency's name) on one line, cut with … and whole in the tooltip."""
     text = "" if text is None else str(text)
-    return Markup('<span class="clip" title="{}">{}</span>').format(text, text)
+    return html('<span class="clip" title="{}">{}</span>', text, text)

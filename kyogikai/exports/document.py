@@ -103,11 +103,11 @@ def _write_block(sheet: Sheet, block, f: dict) -> None:
         sheet.merge(sheet.row(min(409.0, lines * LINE_POINTS + 4)), CONTENT_FIRST, LAST, text,
                     f["text"])
     elif isinstance(block, Table):
-        _write_table(sheet, block, f)
+        _write_grid(sheet, block, f)
         sheet.skip()
 
 
-def _write_table(sheet: Sheet, table: Table, f: dict) -> None:
+def _write_grid(sheet: Sheet, table: Table, f: dict) -> None:
     """Columns from C; the last one stretches to F when the table has fewer than four."""
     spans = _spans(len(table.headers))
     _table_row(sheet, table.headers, spans, lambda i: f["head"])

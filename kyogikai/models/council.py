@@ -2,6 +2,7 @@
 
 from datetime import date
 
+from flask import g, has_app_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -131,6 +132,14 @@ DEFAULT_REVIEW_INTERVAL_MONTHS = 3
 
 
 def review_interval_months() -> int:
-    """The council's follow-up interval (DOMAIN rule 4); 3 months until a council is set up."""
+    """The council's follow-up interval (DOMAIN rule 4); 3 months until a council is set up.
+
+    Read once per request: kept in ``g`` (the user loader fills it, policy.request_values; a
+    change to the council drops it)."""
+    if has_app_context() and "review_interval" in g:
+        return g.review_interval
     value = db.session.scalar(select(Council.review_interval_months).order_by(Council.id).limit(1))
-    return value or DEFAULT_REVIEW_INTERVAL_MONTHS
+    value = value or DEFAULT_REVIEW_INTERVAL_MONTHS
+    if has_app_context():
+        g.review_interval = value
+    return value

@@ -21,7 +21,7 @@ import tarfile
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
@@ -267,8 +267,19 @@ def _unpack(archive: tarfile.TarFile, work: Path) -> dict:
         raise BackupError("このバックアップの形式には対応していません。")
     if set(names) - {MANIFEST} != set(manifest["files"]):
         raise BackupError("バックアップの内容がマニフェストと一致しません。")
-    # The "data" filter: no absolute paths, no links out, no devices (Python ≥ 3.11.4).
-    archive.extractall(work, members=[m for m in members if m.name != MANIFEST], filter="data")
+    # Only regular files at plain relative paths, written here owner-only: no absolute or ".."
+    # names, links or devices. Not tarfile's filter="data": Debian 12's Python 3.11.2 lacks it.
+    for member in members:
+        if member.name == MANIFEST:
+            continue
+        path = PurePosixPath(member.name)
+        if not member.isreg() or path.is_absolute() or ".." in path.parts or not path.parts:
+            raise BackupError("バックアップに通常のファイル以外の項目があります（改変のおそれ）。")
+        target = work.joinpath(*path.parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with archive.extractfile(member) as source, os.fdopen(fd, "wb") as fh:
+            shutil.copyfileobj(source, fh)
     return manifest
 
 

@@ -106,15 +106,17 @@ def form1_rows(cases, *, user, fiscal_year: int | None, reference_date: date,
         start, end = fiscal_year_range(fiscal_year)
         review_clause = CaseReview.reviewed_on.between(start, end)
     agencies = dict(db.session.execute(select(Agency.id, Agency.name)).all())
+    reader = masking.Reader(user)  # who she is and what she may see, decided once
     query = cases.options(
         joinedload(Case.woman).selectinload(Woman.companions)).yield_per(BATCH)
     batch = []
     for case in query:
         batch.append(case)
         if len(batch) == BATCH:
-            yield from _form1_batch(batch, review_clause, user, agencies, reference_date)
+            yield from _form1_batch(batch, review_clause, user, reader, agencies,
+                                    reference_date)
             batch = []
-    yield from _form1_batch(batch, review_clause, user, agencies, reference_date)
+    yield from _form1_batch(batch, review_clause, user, reader, agencies, reference_date)
 
 
 def _relationship_labels() -> dict:
@@ -122,7 +124,8 @@ def _relationship_labels() -> dict:
     return {member: str(member.label) for member in Relationship}
 
 
-def _form1_batch(cases: list, review_clause, user, agencies: dict, reference_date: date):
+def _form1_batch(cases: list, review_clause, user, reader: masking.Reader, agencies: dict,
+                 reference_date: date):
     """The batch's rows; its 管理記録 (those the scope lets through) in date order."""
     if not cases:
         return
@@ -139,34 +142,34 @@ def _form1_batch(cases: list, review_clause, user, agencies: dict, reference_dat
                               scoping.scope_clause("role_assignment", user)) \
         if allowed(user.role, LIST, "role_assignment") else {}
     for case in cases:
-        yield _form1_row(case, reviews.get(case.id, ()), user, agencies, relationships,
+        yield _form1_row(case, reviews.get(case.id, ()), reader, agencies, relationships,
                          reference_date, designated.get(case.id))
 
 
-def _form1_row(case: Case, reviews, user, agencies: dict, relationships: dict,
+def _form1_row(case: Case, reviews, reader: masking.Reader, agencies: dict, relationships: dict,
                reference_date: date, designation=None) -> Form1Row:
-    """Every value through the screens' masking: a record's fields with ``masking.shown``,
-    free text (状況等, the designation's reason) with ``masking.mask_free_text``. 備考 states
-    the 4(3)③ designation held on the reference date, as the case page states it."""
+    """Every value through the screens' masking (one ``Reader`` for the whole export): a
+    record's fields as ``masking.shown``, free text (状況等, the designation's reason) as
+    ``masking.mask_free_text``. 備考 states the 4(3)③ designation held on the reference date,
+    as the case page states it."""
     woman = case.woman
     birth = woman.birth_date
-    remark = designation_remark(designation, masking.mask_free_text(
-        designation.designation_reason, user)) if designation is not None else ""
+    remark = designation_remark(designation, reader.free_text(
+        designation.designation_reason)) if designation is not None else ""
     return Form1Row(
         number=case.number,
-        name=masking.shown(woman, "name", user),
-        furigana=masking.shown(woman, "furigana", user),
+        name=reader.shown(woman, "name"),
+        furigana=reader.shown(woman, "furigana"),
         birth_date=birth,
         age=age_on(birth, reference_date) if birth and birth <= reference_date else None,
-        address=masking.shown(woman, "address_line", user) or "",
-        companions=tuple(f"{masking.shown(c, 'name', user)}"
-                         f"（{relationships[c.relationship_to_woman]}）"
+        address=reader.shown(woman, "address_line") or "",
+        companions=tuple(f"{reader.shown(c, 'name')}（{relationships[c.relationship_to_woman]}）"
                          for c in woman.companions),
         received_on=case.received_on,
         reviews=tuple(Review(day, agencies.get(agency_id, ""),
-                             masking.mask_free_text(situation, user) or "")
+                             reader.free_text(situation) or "")
                       for day, agency_id, situation in reviews),
-        note="\n".join(filter(None, (remark, masking.shown(case, "note", user)))),
+        note="\n".join(filter(None, (remark, reader.shown(case, "note")))),
     )
 
 

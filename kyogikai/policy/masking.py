@@ -16,7 +16,7 @@ For custom screens and exports: ``shown(record, field)`` is a field as the reade
 ``mask_free_text(text)`` any text, ``check_free_text(text)`` the save-time refusal.
 """
 
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from flask import g, has_app_context, has_request_context
 from flask_babel import gettext as _
@@ -50,7 +50,11 @@ class HiddenAddressInText(ValueError):
 
 
 def _user(user):
-    return user if user is not None else current_user
+    """The user asked about, or the one signed in: the object itself, not the proxy (masking
+    asks for every cell of a list; each read through the proxy looks the user up again)."""
+    if user is not None:
+        return user
+    return current_user._get_current_object() if has_request_context() else current_user
 
 
 def may_see_hidden(user=None) -> bool:
@@ -142,6 +146,58 @@ def _addresses_changed(session, flush_context) -> None:
 # ---------------------------------------------------------------- display
 
 
+class Reader:
+    """The display rule for one reader, decided once: whether she may see hidden addresses,
+    and the matcher over those she may not. An export masking thousands of records asks this
+    once, not per value; the functions below are the same rule for a single value."""
+
+    def __init__(self, user=None):
+        self.user = user
+
+    @cached_property
+    def sees_hidden(self) -> bool:
+        return may_see_hidden(self.user)
+
+    @cached_property
+    def matcher(self) -> KeyMatcher:
+        """Asked for only when there is text to mask, as it reads the hidden addresses."""
+        return hidden_address_matcher(self.user)
+
+    def hides_field(self, record, name: str) -> bool:
+        return name in MASKED_NAMES and is_secret(record) and not self.sees_hidden
+
+    def free_text(self, text):
+        """``text`` with every hidden address replaced by ``MASK``; a Markup stays a Markup
+        (the mask holds no HTML)."""
+        if not text or not isinstance(text, str) or not self.matcher:
+            return text
+        masked = self.matcher.replace(str(text), MASK)
+        if masked == str(text):
+            return text
+        # Already-safe markup with address text replaced by MASK, which holds no HTML.
+        return Markup(masked) if isinstance(text, Markup) else masked  # nosec B704  # see above
+
+    def value(self, record, name: str, value):
+        """See ``shown_value``."""
+        if self.hides_field(record, name):
+            return MASK
+        if not isinstance(value, str):
+            return value
+        resource = resource_of(record)
+        if resource is None:
+            return value
+        rule = resource.text_rule(name)
+        if rule == FREE_TEXT or (rule is None and resource.personal):
+            return self.free_text(value)
+        return value
+
+    def shown(self, record, name: str):
+        """See ``shown``."""
+        if self.hides_field(record, name):
+            return MASK
+        return self.value(record, name, getattr(record, name, None))
+
+
 def mask_free_text(text, user=None):
     """``text`` with every hidden address ``user`` may not see replaced by ``MASK``.
 
@@ -150,14 +206,7 @@ def mask_free_text(text, user=None):
     """
     if not text or not isinstance(text, str):
         return text
-    matcher = hidden_address_matcher(user)
-    if not matcher:
-        return text
-    masked = matcher.replace(str(text), MASK)
-    if masked == str(text):
-        return text
-    # Already-safe markup with address text replaced by MASK, which holds no HTML.
-    return Markup(masked) if isinstance(text, Markup) else masked  # nosec B704  # see above
+    return Reader(user).free_text(text)
 
 
 def shown_value(record, name: str, value, user=None):
@@ -168,24 +217,12 @@ def shown_value(record, name: str, value, user=None):
     as they are. Anything else that is text (a computed cell, a related record's name) on a
     personal resource: masked by the matcher too, deny by default.
     """
-    if hides_field(record, name, user):
-        return MASK
-    if not isinstance(value, str):
-        return value
-    resource = resource_of(record)
-    if resource is None:
-        return value
-    rule = resource.text_rule(name)
-    if rule == FREE_TEXT or (rule is None and resource.personal):
-        return mask_free_text(value, user)
-    return value
+    return Reader(user).value(record, name, value)
 
 
 def shown(record, name: str, user=None):
     """Field ``name`` of ``record`` as ``user`` may see it: for custom screens and exports."""
-    if hides_field(record, name, user):
-        return MASK
-    return shown_value(record, name, getattr(record, name, None), user)
+    return Reader(user).shown(record, name)
 
 
 def masks_text(text, user=None) -> bool:

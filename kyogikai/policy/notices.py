@@ -51,7 +51,7 @@ from kyogikai.models import (
 from kyogikai.models.base import utcnow
 from kyogikai.models.cases import ENDED_STATUSES
 from kyogikai.models.consent import superseded_clause
-from kyogikai.policy import scoping
+from kyogikai.policy import request_values, scoping
 
 K = NoticeKind
 
@@ -269,8 +269,10 @@ def unread_count(user=None) -> int:
     user = user if user is not None else current_user
     if not getattr(user, "is_authenticated", False):
         return 0
-    return db.session.scalar(select(db.func.count(Notice.id)).where(
-        Notice.user_id == user.id, Notice.read_at.is_(None))) or 0
+    cached = request_values.unread_notices(user.id)  # loaded with the user (policy.sessions)
+    if cached is not None:
+        return cached
+    return db.session.scalar(select(request_values.unread_column(user.id))) or 0
 
 
 def mark_read(notice: Notice) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import joinedload
 
 from kyogikai.models import AuditAction, AuditOutcome, User, db
 from kyogikai.models.base import utcnow
-from kyogikai.policy import audit
+from kyogikai.policy import audit, request_values
 
 IDLE, ABSOLUTE, REVOKED = "idle", "absolute", "revoked"
 
@@ -28,11 +28,17 @@ def load_user(session_id: str) -> User | None:
     user_id, _, generation = (session_id or "").partition(":")
     if not (user_id.isdigit() and generation.isdigit()):
         return None
-    # The agency is shown in the navbar of every page: load it with the user.
-    user = db.session.scalar(select(User).options(joinedload(User.agency))
-                             .where(User.id == int(user_id)))
-    if user is None or not user.is_active or (user.session_generation or 0) != int(generation):
+    # The agency and the unread notices are shown in the navbar of every page, the review
+    # interval on the ledger and the home page: one statement loads them with the user.
+    row = db.session.execute(
+        select(User, request_values.unread_column(User.id), request_values.interval_column())
+        .options(joinedload(User.agency)).where(User.id == int(user_id))).first()
+    if row is None:
         return None
+    user, unread, interval = row
+    if not user.is_active or (user.session_generation or 0) != int(generation):
+        return None
+    request_values.remember(user.id, unread, interval)
     return user
 
 

@@ -1,0 +1,95 @@
+"""The ledger's fast rendering (issue 13) keeps every rule: statements per page, row actions,
+scoping and 住所秘匿 in each cell. Speed itself is measured in bench/, never here."""
+
+import re
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+
+from kyogikai.models import Agency, AgencyCategory, Case, Woman, db
+from kyogikai.policy.masking import MASK
+from tests.conftest import CSRF_RE, statements_sent
+
+LEDGER = "/admin/case/?page_size=100"
+DELETE_FORM_RE = re.compile(
+    r'<form class="icon" method="POST" action="/admin/case/delete/">\s*'
+    r'<input id="id" name="id" type="hidden" value="(\d+)">.*?</form>', re.S)
+ROW_ID_RE = re.compile(r'name="rowid" class="action-checkbox" value="(\d+)"')
+
+
+def _add_cases(app, count: int, agency_id: int = 1) -> list[int]:
+    with app.app_context():
+        cases = [Case(woman=Woman(name=f"架空 {i}", furigana="カクウ"),
+                      received_on=date(2025, 5, 1), lead_agency_id=agency_id)
+                 for i in range(count)]
+        db.session.add_all(cases)
+        db.session.commit()
+        return [case.id for case in cases]
+
+
+def test_a_ledger_page_sends_at_most_six_statements_whatever_its_rows(app, login_as, sample):
+    """User (with the navbar's unread notices and the review interval), count, rows, agencies,
+    the first 年度, the audit row: the same six for one row and for a hundred."""
+    client = login_as("coordinator")
+    one = statements_sent(app, client, LEDGER)
+    _add_cases(app, 99)
+    hundred = statements_sent(app, client, LEDGER)
+    assert client.get(LEDGER).get_data(as_text=True).count('class="col-number"') == 100
+    assert len(one) == len(hundred) <= 6, hundred
+
+
+def test_the_agency_staff_page_sends_as_many_statements_for_many_rows(app, login_as, sample):
+    client = login_as("agency_staff")
+    one = statements_sent(app, client, LEDGER)
+    assert sample["case_number"] in client.get(LEDGER).get_data(as_text=True)
+    _add_cases(app, 30)  # out of her scope: her page shows the same rows
+    more = statements_sent(app, client, LEDGER)
+    # One more than the coordinator's: the hidden addresses her cells are masked against.
+    assert len(one) == len(more) <= 7, more
+
+
+def test_each_row_delete_button_deletes_that_row_only(app, login_as, sample):
+    ids = _add_cases(app, 3)
+    client = login_as("coordinator")
+    page = client.get(LEDGER).get_data(as_text=True)
+    forms = {match.group(1): match.group(0) for match in DELETE_FORM_RE.finditer(page)}
+    assert sorted(forms) == sorted(ROW_ID_RE.findall(page))  # one per row, its own id
+    target = str(ids[1])
+    token = CSRF_RE.search(forms[target]).group(1)
+    response = client.post("/admin/case/delete/", data={"id": target, "url": LEDGER,
+                                                        "csrf_token": token})
+    assert response.status_code == 302
+    with app.app_context():
+        left = set(db.session.scalars(sa.select(Case.id).where(Case.id.in_(ids))))
+    assert left == {ids[0], ids[2]}
+
+
+@pytest.mark.parametrize(("role", "edit", "delete"), [("coordinator", True, True),
+                                                      ("clerk", True, False),
+                                                      ("supervisor", False, False)])
+def test_row_buttons_follow_the_role(login_as, sample, role, edit, delete):
+    page = login_as(role).get(LEDGER).get_data(as_text=True)
+    assert ("/admin/case/edit/?id=" in page) is edit
+    assert ("/admin/case/delete/" in page) is delete
+    assert f"/admin/case_page/?id={sample['case']}" in page
+
+
+def test_a_hidden_address_in_any_ledger_cell_is_masked(app, login_as, sample):
+    """Every text cell of the ledger goes through the masking choke point: here a 主担当機関
+    whose name spells the hidden woman's address (deny by default, policy.masking)."""
+    with app.app_context():
+        woman = db.session.get(Woman, sample["woman"])
+        woman.address_hidden = True
+        woman.municipality, woman.street = "秘匿市", "本町1-2-3"
+        agency = Agency(name="秘匿市本町1-2-3 分室", category=AgencyCategory.other,
+                        member_from=date(2021, 4, 1))
+        db.session.add(agency)
+        db.session.flush()
+        db.session.get(Case, sample["case"]).current_lead_agency_id = agency.id
+        db.session.commit()
+    clerk = login_as("clerk").get(LEDGER).get_data(as_text=True)
+    row = clerk[clerk.index('class="col-number"'):]
+    assert "本町1-2-3" not in row and MASK in row
+    coordinator = login_as("coordinator").get(LEDGER).get_data(as_text=True)
+    assert "秘匿市本町1-2-3 分室" in coordinator
