@@ -83,6 +83,8 @@ def load_config(instance_dir: Path) -> dict:
         "LOGIN_FAILURE_WINDOW_MINUTES": int(os.environ.get("LOGIN_FAILURE_WINDOW_MINUTES", "60")),
         # Roles that must sign in with a TOTP second factor; 調整担当者 by default.
         "TOTP_REQUIRED_ROLES": os.environ.get("TOTP_REQUIRED_ROLES", "coordinator"),
+        # The key TOTP secrets are sealed with at rest (policy.sealing); empty: SECRET_KEY's.
+        "TOTP_KEY": os.environ.get("TOTP_KEY", ""),
         "FLASK_ADMIN_SWATCH": "default",
         # A Fernet key (one line) that encrypts backups; unset: backups are not encrypted.
         "BACKUP_KEY_FILE": os.environ.get("BACKUP_KEY_FILE", ""),

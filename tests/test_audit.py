@@ -73,7 +73,9 @@ def test_create_update_delete_name_fields_never_values(app, login_as, sample):
     updated = _one(app, since, AuditAction.update)
     assert updated.detail == "fields=phone"
     since = _last_id(app)
-    client.post("/admin/woman/delete/", data={"id": str(woman_id),
+    with app.app_context():  # the version the list's delete button sends
+        version = db.session.get(Woman, woman_id).version
+    client.post("/admin/woman/delete/", data={"id": str(woman_id), "version": str(version),
                                               "csrf_token": csrf_token(client, "/admin/")})
     deleted = _one(app, since, AuditAction.delete)
     assert deleted.object_id == woman_id
@@ -200,8 +202,34 @@ def test_a_picker_lookup_that_returns_names_is_recorded(app, login_as, sample):
     found = client.get("/admin/case_review/ajax/lookup/?name=case&query=青木").get_json()
     assert len(found) == 1
     event = _one(app, since, AuditAction.view_list)
-    assert event.object_type == "case"
-    assert event.detail == f"rows=1;endpoint=ajax_lookup;ids={sample['case']}"
+    assert (event.object_type, event.object_id) == ("case", sample["case"])
+    assert event.detail == "endpoint=ajax_lookup"
+    # A look-up that found nothing is recorded too, naming no record.
+    since = _last_id(app)
+    assert client.get("/admin/case_review/ajax/lookup/?name=case&query=該当なし").get_json() == []
+    event = _one(app, since, AuditAction.view_list)
+    assert (event.object_type, event.object_id, event.detail) == (
+        "case", None, "rows=0;endpoint=ajax_lookup")
+
+
+def test_the_case_access_log_shows_the_look_ups_that_showed_the_case(app, login_as, sample):
+    """Every picker that showed the case or its woman by name is in the case's 閲覧記録."""
+    clerk = login_as("clerk")
+    assert clerk.get("/admin/case_review/ajax/lookup/?name=case&query=青木").get_json()
+    assert clerk.get("/admin/case/ajax/lookup/?name=woman&query=あおき").get_json()
+    assert clerk.get("/admin/intake/candidates?name=青木&furigana=").get_json()
+    assert login_as("coordinator").get("/admin/case_conference/cases?q=あおき").get_json()
+    body = login_as("coordinator").get(
+        f"/admin/case_access_log/?case_id={sample['case']}").get_data(as_text=True)
+    rows = re.findall(r"<td>([^<]+)</td>\s*<td>([^<]+)</td>\s*<td>一覧閲覧</td>\s*<td>成功</td>"
+                      r"\s*<td>画面: ([^<]+)</td>", body)
+    assert sorted(rows) == sorted([
+        ("事務担当テスト（事務担当）", "ケース進行管理台帳", "候補検索"),
+        ("事務担当テスト（事務担当）", "支援対象女性", "候補検索"),
+        ("事務担当テスト（事務担当）", "支援対象女性", "新規受理（女性・同意・ケース）・登録済みの女性の確認"),
+        ("事務担当テスト（事務担当）", "ケース進行管理台帳", "新規受理（女性・同意・ケース）・登録済みの女性の確認"),
+        ("調整担当者テスト（調整担当者）", "ケース進行管理台帳", "個別ケース検討会議の記録・ケースの検索"),
+    ]), body[body.find("<tbody>"):][:3000]
 
 
 def test_the_case_access_log_shows_reads_of_what_hangs_on_the_case(app, login_as, sample):

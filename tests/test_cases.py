@@ -92,7 +92,7 @@ def test_case_without_token_changes_nothing(app, login_as, sample):
 
 def test_deleting_a_woman_with_a_case_is_refused_in_japanese(app, login_as, sample):
     client = login_as("coordinator")
-    response = post_form(client, "/admin/woman/", {"id": str(sample["woman"]),
+    response = post_form(client, "/admin/woman/", {"id": str(sample["woman"]), "version": "1",
                                                    "url": "/admin/woman/"},
                          target="/admin/woman/delete/")
     assert response.status_code == 302
@@ -105,7 +105,7 @@ def test_deleting_a_woman_with_a_case_is_refused_in_japanese(app, login_as, samp
 
 def test_deleting_an_agency_in_use_is_refused(app, login_as, sample):
     client = login_as("admin")
-    post_form(client, "/admin/agency/", {"id": str(sample["agency"])},
+    post_form(client, "/admin/agency/", {"id": str(sample["agency"]), "version": "1"},
               target="/admin/agency/delete/")
     page = client.get("/admin/agency/").get_data(as_text=True)
     assert "削除できません" in page and "会議の出席機関" in page

@@ -57,8 +57,10 @@ def test_each_row_delete_button_deletes_that_row_only(app, login_as, sample):
     assert sorted(forms) == sorted(ROW_ID_RE.findall(page))  # one per row, its own id
     target = str(ids[1])
     token = CSRF_RE.search(forms[target]).group(1)
+    version = re.search(r'name="version" value="(\d+)"', forms[target]).group(1)
+    assert version == "1"  # the row's own version, filled in like its id
     response = client.post("/admin/case/delete/", data={"id": target, "url": LEDGER,
-                                                        "csrf_token": token})
+                                                        "version": version, "csrf_token": token})
     assert response.status_code == 302
     with app.app_context():
         left = set(db.session.scalars(sa.select(Case.id).where(Case.id.in_(ids))))

@@ -55,7 +55,8 @@ def test_a_blank_judgment_in_the_latest_review_is_shown_blank(app, sample):
 def test_deleting_the_last_review_goes_back_to_the_case_own_values(app, login_as, sample):
     client = login_as("coordinator")
     response = client.post("/admin/case_review/delete/", data={
-        "id": str(sample["case_review"]), "csrf_token": csrf_token(client, "/admin/")})
+        "id": str(sample["case_review"]), "version": "1",
+        "csrf_token": csrf_token(client, "/admin/")})
     assert response.status_code == 302
     assert _values(app, sample["case"]) == (Level.high, Level.medium, 1, None)
 

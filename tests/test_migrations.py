@@ -153,3 +153,37 @@ def test_the_case_workflows_revision_moves_existing_data(migrated_app):
     [(case_id, agency_id, function, designated, valid_from)] = roles
     assert (case_id, agency_id, function, bool(designated), str(valid_from)) == (
         1, 2, "main_support", True, "2025-04-01")
+
+
+SEALED_SECRETS = "67b07a842488"
+
+
+def test_the_sealing_revision_seals_existing_totp_secrets(migrated_app):
+    """Before it: the base32 secret in the clear. After it: a token under the configured key,
+    and the same account still verifies its codes; the downgrade gives the clear secret back."""
+    import pyotp
+
+    from kyogikai.models import User
+    from kyogikai.policy import second_factor
+
+    downgrade(revision=f"{SEALED_SECRETS}-1")
+    secret = pyotp.random_base32()
+    with db.engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO users (id, login, display_name, password_hash, role, active, "
+            "must_change_password, session_generation, totp_secret, totp_enabled_at, version, "
+            "created_at, updated_at) VALUES (1, 'u', 'u', 'x', 'clerk', true, false, 0, "
+            ":secret, CURRENT_TIMESTAMP, 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+            {"secret": secret})
+    upgrade()
+    with db.engine.connect() as conn:
+        row = dict(conn.execute(sa.text("SELECT * FROM users")).mappings().one())
+    assert "totp_secret" not in row and secret not in str(row)
+    user = db.session.get(User, 1)
+    assert user.has_second_factor and second_factor.secret(user) == secret
+    assert second_factor.verify(user, pyotp.TOTP(secret).now())
+    db.session.rollback()
+    downgrade(revision=f"{SEALED_SECRETS}-1")
+    with db.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT totp_secret FROM users")).scalar_one() == secret
+    upgrade()

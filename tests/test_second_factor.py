@@ -118,3 +118,40 @@ def test_malformed_codes_are_refused_in_japanese(app, login_as, sample, wrong):
     client, _ = _password_step(app)
     body = _code_step(client, wrong).get_data(as_text=True)
     assert "確認コード" in body and client.get("/admin/").status_code == 302
+
+
+def _raw_user_row(app, login: str) -> dict:
+    """The account's row as the database (and every backup of it) holds it."""
+    with app.app_context(), db.engine.connect() as conn:
+        return dict(conn.execute(sa.text("SELECT * FROM users WHERE login = :login"),
+                                 {"login": login}).mappings().one())
+
+
+def test_the_database_never_holds_the_secret(app, login_as, sample):
+    from kyogikai.policy import sealing
+
+    client = login_as("clerk")
+    page = _post(client, "/admin/own_account/second-factor/start", {"password": PASSWORD})
+    secret = SECRET_RE.search(page.get_data(as_text=True)).group(1)
+    for stage in ("enrolling", "enrolled"):
+        row = _raw_user_row(app, "test-clerk")
+        assert "totp_secret" not in row  # no clear column left
+        assert not any(secret in str(value) for value in row.values()), stage
+        assert sealing.unseal(row["totp_secret_sealed"], app.config) == secret
+        if stage == "enrolling":
+            _post(client, "/admin/own_account/second-factor/confirm",
+                  {"code": pyotp.TOTP(secret).now()})
+    assert _raw_user_row(app, "test-clerk")["totp_enabled_at"] is not None
+    # Another key cannot read it: the key comes from configuration (TOTP_KEY, else SECRET_KEY).
+    assert sealing.unseal(row["totp_secret_sealed"], {"SECRET_KEY": "another"}) is None
+    assert sealing.unseal(row["totp_secret_sealed"], {**app.config, "TOTP_KEY": "x"}) is None
+
+
+def test_a_secret_sealed_under_another_key_signs_in_nobody(app, login_as, sample):
+    totp, codes = enrol(login_as("clerk"))
+    app.config["TOTP_KEY"] = "a key the secret was not sealed with"
+    client, _response = _password_step(app)
+    assert "確認コードが正しくありません" in _code_step(client, _next_code(totp)).get_data(
+        as_text=True)
+    # The recovery codes (hashes, not sealed) still let the person in, to enrol again.
+    assert _code_step(client, codes[0]).status_code == 302

@@ -2,6 +2,7 @@
 a case, a woman with her companions, a meeting, and rows of a bulk action."""
 
 import html
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -161,6 +162,51 @@ def test_a_bulk_action_on_a_row_saved_since_the_list_was_drawn_is_refused(app, l
     fresh = _rowversions(coordinator, "/admin/support_record/")
     _bulk_delete(coordinator, two_records, fresh)
     assert _remaining(app) == 0
+
+
+def _row_delete_forms(client, url) -> dict[str, dict]:
+    """Each row's delete button on the list, as the browser would post it: id → fields."""
+    page = client.get(url).get_data(as_text=True)
+    forms = {}
+    for form in re.findall(r'<form class="icon" method="POST" action="[^"]*/delete/[^"]*">'
+                           r'(.*?)</form>', page, re.S):
+        fields = dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', form))
+        forms[fields["id"]] = fields
+    return forms
+
+
+def test_a_row_deleted_from_a_list_drawn_before_a_save_is_refused(app, login_as, two_records):
+    """The row's own delete button carries the version the list showed, as bulk actions do."""
+    coordinator = login_as("coordinator")
+    buttons = _row_delete_forms(coordinator, "/admin/support_record/")
+    target = buttons[str(two_records[0])]
+    assert target["version"] == "1" and target["csrf_token"]
+    url = f"/admin/support_record/edit/?id={two_records[0]}"
+    clerk = login_as("clerk")
+    assert _save(clerk, url, _open(clerk, url), content="直前の追記").status_code == 302
+
+    response = coordinator.post("/admin/support_record/delete/", data=target)
+    assert response.status_code == 302
+    message = coordinator.get(response.headers["Location"]).get_data(as_text=True)
+    assert "何も変更していません" in message and "事務担当テスト（事務担当）" in message
+    assert _remaining(app) == 2
+    # Without a version (a hand-made post, an old page): nothing is deleted either.
+    response = coordinator.post("/admin/support_record/delete/", data={
+        k: v for k, v in target.items() if k != "version"})
+    message = coordinator.get(response.headers["Location"]).get_data(as_text=True)
+    assert "何も削除していません" in message and _remaining(app) == 2
+    # From the list as it is now: deleted.
+    fresh = _row_delete_forms(coordinator, "/admin/support_record/")[str(two_records[0])]
+    assert fresh["version"] == "2"
+    assert coordinator.post("/admin/support_record/delete/", data=fresh).status_code == 302
+    assert _remaining(app) == 1
+
+
+def test_the_ledger_rows_carry_their_versions(login_as, sample):
+    """The ledger has its own list template; its rows carry versions like every list."""
+    page = login_as("coordinator").get("/admin/case/").get_data(as_text=True)
+    assert f'name="rowversion" value="{sample["case"]}:1"' in page
+    assert 'name="version" value="1"' in page or "/delete/" not in page
 
 
 def test_inline_rows_carry_no_version_of_their_own_in_the_form(login_as, sample):

@@ -1,11 +1,13 @@
 """Per case, who saw it and when (調整担当者): the audit events of the case, its woman and her
-companions, and of everything that hangs on the case (同意, 管理記録, 支援経過, 役割分担, 検討ケース)."""
+companions, and of everything that hangs on the case (同意, 管理記録, 支援経過, 役割分担, 検討ケース),
+look-ups that showed the case or the woman in a picker included (policy.audit.record_lookup)."""
 
 from flask import abort, request
 from flask_admin import expose
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import joinedload
 
+from kyogikai.admin_views.audit import describe
 from kyogikai.admin_views.base import SecureView
 from kyogikai.models import (
     AuditAction,
@@ -54,4 +56,4 @@ class CaseAccessLogView(SecureView):
                          for kind, ids in related.items())))
             .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()).limit(500)).all()
         return self.render("admin/case_access_log.html", case=case, events=events,
-                           labels=RESOURCE_LABELS)
+                           labels=RESOURCE_LABELS, describe=describe)

@@ -46,8 +46,8 @@ class IndexedLoader(QueryAjaxModelLoader):
         query = self.get_query().filter(self.search_clause(term))
         rows = (query.order_by(self.model.id.desc()).offset(offset or 0)
                 .limit(max(1, min(limit or PAGE, PAGE))).all())
-        audit.record_list(resource_of(self.model).name, len(rows), detail="endpoint=ajax_lookup;"
-                          "ids=" + ",".join(str(row.id) for row in rows))
+        audit.record_lookup(resource_of(self.model).name, [row.id for row in rows],
+                            endpoint="ajax_lookup")
         return rows
 
 

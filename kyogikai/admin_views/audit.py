@@ -77,9 +77,14 @@ def _part(part: str, labels: dict) -> str:
     return f"{DETAIL_KEYS.get(key, key)}: {shown}"
 
 
+def describe(event) -> str:
+    """An event's structured detail as a person reads it (the audit log, a case's 閲覧記録)."""
+    labels = field_labels(event.object_type) if "fields=" in event.detail else {}
+    return "／".join(_part(part, labels) for part in event.detail.split(";") if part) or "―"
+
+
 def _detail(view, context, model, name):
-    labels = field_labels(model.object_type) if "fields=" in model.detail else {}
-    return "／".join(_part(part, labels) for part in model.detail.split(";") if part) or "―"
+    return describe(model)
 
 
 class AuditEventView(SecureModelView):

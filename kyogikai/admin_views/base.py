@@ -24,6 +24,7 @@ from flask_admin.model.template import (
     EditPopupRowAction,
     EditRowAction,
     EndpointLinkRowAction,
+    TemplateLinkRowAction,
     ViewPopupRowAction,
     ViewRowAction,
 )
@@ -93,9 +94,19 @@ BOOKKEEPING = ("version", "updated_by_id")
 
 # Row actions whose markup differs from row to row only by the record's id: a list renders them
 # once per request with this placeholder and fills in each row's id (see row_actions_html).
+class VersionedDeleteRowAction(TemplateLinkRowAction):
+    """A row's delete button that sends the version of the row the list showed."""
+
+    def __init__(self):
+        super().__init__("versioned_row_actions.delete_row", admin_lazy_gettext("Delete Record"))
+
+
 ROW_ID_PLACEHOLDER = "0rowid0"
+ROW_VERSION_PLACEHOLDER = "0rowversion0"
+# Row buttons that read only the row's id (and the versioned delete, its version too).
 ID_ONLY_ROW_ACTIONS = frozenset({EndpointLinkRowAction, ViewRowAction, ViewPopupRowAction,
-                                 EditRowAction, EditPopupRowAction, DeleteRowAction})
+                                 EditRowAction, EditPopupRowAction, DeleteRowAction,
+                                 VersionedDeleteRowAction})
 POLICY_FLAGS = ("can_create", "can_edit", "can_delete", "can_export", "can_view_details")
 
 
@@ -220,6 +231,16 @@ def stale_message(model, record_id) -> str:
     return _("保存できませんでした。この画面を開いた後に、%(who)s が %(when)s にこの記録を保存して"
              "います。あなたの入力内容は画面に残してあります。最新の内容（別の画面で開けます）と見比べ、"
              "必要なら直してから、もう一度保存してください。", who=who, when=when)
+
+
+def stale_list_message(record) -> str:
+    """A bulk action or a row's delete button on a list drawn before someone saved the row."""
+    last = versioning.last_save(type(record), record.id)
+    return _("何も変更していません。一覧を表示した後に、%(who)s が %(when)s に「%(record)s」を"
+             "保存しています。一覧を開き直して確かめてから、もう一度操作してください。",
+             who=str(last.user) if last.user is not None else _("他の利用者"),
+             when=format_local_datetime(last.at) if last.at is not None else "―",
+             record=str(record))
 
 
 class PolicyMixin:
@@ -484,13 +505,8 @@ class SecureModelView(PolicyMixin, ModelView):
                 versioning.check_all(records, versioning.versions_posted(
                     request.form.getlist("rowversion")))
             except versioning.StaleEdit as stale:
-                last = versioning.last_save(stale.model, stale.record_id)
                 record = next(r for r in records if r.id == stale.record_id)
-                flash(_("何も変更していません。一覧を表示した後に、%(who)s が %(when)s に「%(record)s」を"
-                        "保存しています。一覧を開き直して確かめてから、もう一度操作してください。",
-                        who=str(last.user) if last.user is not None else _("他の利用者"),
-                        when=format_local_datetime(last.at) if last.at is not None else "―",
-                        record=str(record)), "error")
+                flash(stale_list_message(record), "error")
                 return redirect(get_redirect_target() or self.get_url(".index_view"))
         return super().handle_action(return_view)
 
@@ -514,8 +530,11 @@ class SecureModelView(PolicyMixin, ModelView):
             placeholder = _Placeholder()
             cache[key] = str(Markup("").join(
                 action.render_ctx(context, ROW_ID_PLACEHOLDER, placeholder) for action in actions))
-        # The fragment is Flask-Admin's own escaped markup; the id is ASCII digits.
-        return Markup(cache[key].replace(ROW_ID_PLACEHOLDER, row_id))  # nosec B704
+        # The fragment is Flask-Admin's own escaped markup; the id and version are integers.
+        html = cache[key].replace(ROW_ID_PLACEHOLDER, row_id)
+        if ROW_VERSION_PLACEHOLDER in html:
+            html = html.replace(ROW_VERSION_PLACEHOLDER, str(int(row.version)))
+        return Markup(html)  # nosec B704
 
     @pass_context
     def list_cells_html(self, context, row, columns):
@@ -579,6 +598,14 @@ class SecureModelView(PolicyMixin, ModelView):
         except (TypeError, ValueError):
             abort(404)
         return self.get_query().filter(pk.in_(typed)).all() if typed else []
+
+    def get_list_row_actions(self):
+        """A versioned row's delete button carries the version the list showed."""
+        actions = super().get_list_row_actions()
+        if not versioning.is_versioned(self.model):
+            return actions
+        return [VersionedDeleteRowAction() if isinstance(a, DeleteRowAction) else a
+                for a in actions]
 
     def _apply_sorting(self, query, joins, sort_column, sort_desc):
         """The list's order ends with the id, in the sort's direction: rows with equal sort keys
@@ -725,7 +752,8 @@ class SecureModelView(PolicyMixin, ModelView):
             g.audit_changed_fields = changed_field_names(model, is_created)
             if not is_created:
                 g.saving_record = (type(model), model.id)
-                versioning.claim(model)
+                if g.audit_changed_fields:  # a form saved unchanged leaves the version as it was
+                    versioning.claim(model)
         self.check_change(model, is_created)
         problems = model.problems() if hasattr(model, "problems") else []
         if problems:
@@ -759,6 +787,8 @@ class SecureModelView(PolicyMixin, ModelView):
     def after_model_change(self, form, model, is_created):
         super().after_model_change(form, model, is_created)
         fields = g.pop("audit_changed_fields", [])
+        if not fields and not is_created:
+            return  # saved unchanged: nothing to record as a change
         audit.record(AuditAction.create if is_created else AuditAction.update,
                      object_type=self.resource, object_id=self.get_pk_value(model),
                      detail="fields=" + ",".join(fields))
@@ -771,12 +801,19 @@ class SecureModelView(PolicyMixin, ModelView):
     def delete_model(self, model):
         if versioning.is_versioned(model):
             g.saving_record = (type(model), model.id)
-            if "version" in request.form:  # a delete button that says which version it saw
-                try:
-                    versioning.check(model, request.form["version"])
-                except versioning.StaleEdit:
-                    flash(stale_message(type(model), model.id), "error")
-                    return False
+        if versioning.is_versioned(model) and request.endpoint == f"{self.endpoint}.delete_view":
+            # The row's delete button says which version the list showed (a bulk action's
+            # versions are checked in handle_action): a delete without one, or of a row saved
+            # since, deletes nothing.
+            if versioning.parse_version(request.form.get("version")) is None:
+                flash(_("何も削除していません。どの時点の記録を削除するのかが分かりません。"
+                        "一覧を開き直してから、もう一度操作してください。"), "error")
+                return False
+            try:
+                versioning.check(model, request.form["version"])
+            except versioning.StaleEdit:
+                flash(stale_list_message(model), "error")
+                return False
         blocking = dependents(model)
         if blocking:
             what = "、".join(f"{label}（{count}件）" for label, count in blocking)
@@ -887,11 +924,12 @@ class SecureModelView(PolicyMixin, ModelView):
 
 
 class _Placeholder:
-    """Stands for a row while its actions are rendered once: its key reads as the placeholder
-    (those actions read nothing else of the row)."""
+    """Stands for a row while its actions are rendered once: its version reads as the version
+    placeholder, anything else (its key) as the id placeholder (those actions read nothing else
+    of the row)."""
 
     def __getattr__(self, name):
-        return ROW_ID_PLACEHOLDER
+        return ROW_VERSION_PLACEHOLDER if name == "version" else ROW_ID_PLACEHOLDER
 
 
 def _escape_like(term: str) -> str:

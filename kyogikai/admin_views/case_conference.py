@@ -221,7 +221,7 @@ class CaseConferenceView(SecureView):
         found = db.session.scalars(
             scoping.scoped_select("case").where(clause, Case.status.not_in(ENDED_STATUSES))
             .options(joinedload(Case.woman)).order_by(Case.id.desc()).limit(10)).all()
-        audit.record_list("case", len(found), detail="endpoint=case_conference.cases")
+        audit.record_lookup("case", [c.id for c in found], endpoint="case_conference.cases")
         return jsonify([{"id": c.id, "label": f"{c.number} {c.woman.name}（{c.woman.furigana}）"}
                         for c in found])
 

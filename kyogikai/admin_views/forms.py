@@ -91,12 +91,16 @@ class WarekiDateField(StringField):
 
 
 class KanaField(StringField):
-    """フリガナ: hiragana and half-width kana are stored as full-width katakana."""
+    """フリガナ: hiragana and half-width kana are stored as full-width katakana, words apart by
+    one full-width space. The stored reading written another way (a half-width space from an
+    older import or the demo) is kept as stored, so a form saved unchanged changes nothing."""
 
     def process_formdata(self, valuelist):
         super().process_formdata(valuelist)
         if self.data:
             self.data = to_katakana(self.data)
+            if isinstance(self.object_data, str) and to_katakana(self.object_data) == self.data:
+                self.data = self.object_data
 
     def pre_validate(self, form):
         if self.data and not is_katakana_reading(self.data):

@@ -163,7 +163,8 @@ class IntakeView(SecureView):
             db.session.commit()
         except steps.PossibleDuplicate as duplicate:
             db.session.rollback()
-            audit.record_list("woman", len(duplicate.candidates), detail="endpoint=intake")
+            audit.record_lookup("woman", [w.id for w in duplicate.candidates],
+                                endpoint="intake")
             return self._render(self.make_form(request.form), errors=duplicate.fields,
                                 messages=duplicate.messages,
                                 candidates=duplicate.candidates), 200
@@ -220,9 +221,12 @@ class IntakeView(SecureView):
         """Women already registered under the name or reading being typed (JSON, scoped)."""
         found = steps.candidates(request.args.get("name", "")[:100],
                                  request.args.get("furigana", "")[:100], current_user)
-        audit.record_list("woman", len(found), detail="endpoint=intake.candidates")
         visible_cases = set(db.session.scalars(scoping.scoped_select("case").where(
             Case.woman_id.in_([w.id for w in found]))))
+        audit.record_lookup("woman", [w.id for w in found], endpoint="intake.candidates")
+        if visible_cases:  # their numbers are shown too
+            audit.record_lookup("case", sorted(c.id for c in visible_cases),
+                                endpoint="intake.candidates")
         return jsonify([{
             "id": woman.id, "name": woman.name, "furigana": woman.furigana,
             "birth": birth_with_age(woman.birth_date) if woman.birth_date else "",

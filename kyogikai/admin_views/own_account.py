@@ -106,14 +106,14 @@ class OwnAccountView(SecureView):
         user = current_user
         return self.render("admin/own_account_enrol.html", form=form,
                            qr=Markup(second_factor.qr_svg(user)),  # nosec B704  # SVG drawn by segno: QR modules only, no text
-                           secret=user.totp_secret)
+                           secret=second_factor.secret(user))
 
     @expose("/second-factor/confirm", methods=("POST",))
     def second_factor_confirm(self):
         if not self._may_edit():
             return deny("second_factor_confirm", self.resource)
         user = current_user
-        if user.has_second_factor or not user.totp_secret:
+        if user.has_second_factor or not user.totp_secret_sealed:
             return redirect(url_for(".index"))
         form = ConfirmCodeForm()
         if form.validate_on_submit():
@@ -146,7 +146,7 @@ class OwnAccountView(SecureView):
         if second_factor.required_for(user):
             flash(_("この役割では二要素認証を解除できません。"), "error")
             return redirect(url_for(".index"))
-        if user.totp_secret and self._reauthenticated():
+        if user.totp_secret_sealed and self._reauthenticated():
             second_factor.remove(user)
             sessions.end_all(user.id)
             sessions.renew(user)

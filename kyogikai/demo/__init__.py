@@ -97,14 +97,14 @@ GIVEN = [("明美", "アケミ"), ("綾", "アヤ"), ("恵子", "ケイコ"), ("
 def _members(agencies: list[Agency], rng: random.Random) -> None:
     if db.session.scalar(select(func.count()).select_from(Member)):
         return
-    coordinator = Member(name="調整 花子", furigana="チョウセイ ハナコ", agency=agencies[0],
+    coordinator = Member(name="調整 花子", furigana="チョウセイ\u3000ハナコ", agency=agencies[0],
                          title="調整担当者", pledge_date=date(2025, 4, 1),
                          active_from=date(2025, 4, 1), is_coordinator=True,
                          qual_social_worker=True, qual_years_in_support=8)
     db.session.add(coordinator)
     for agency in agencies[1:]:
         (sur, sur_kana), (given, given_kana) = rng.choice(SURNAMES), rng.choice(GIVEN)
-        db.session.add(Member(name=f"{sur} {given}", furigana=f"{sur_kana} {given_kana}",
+        db.session.add(Member(name=f"{sur} {given}", furigana=f"{sur_kana}\u3000{given_kana}",
                               agency=agency, title="担当者", pledge_date=date(2025, 4, 1),
                               active_from=date(2025, 4, 1)))
 

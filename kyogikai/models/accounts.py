@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -59,7 +60,8 @@ class User(VersionedMixin, db.Model):
     approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # TOTP (RFC 6238): the shared secret once enrolment is confirmed, and the last time step
     # used, so one code cannot be played twice.
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # A Fernet token (policy.sealing), never the base32 secret itself.
+    totp_secret_sealed: Mapped[str | None] = mapped_column(Text)
     totp_enabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
@@ -90,7 +92,7 @@ class User(VersionedMixin, db.Model):
 
     @property
     def has_second_factor(self) -> bool:
-        return self.totp_enabled_at is not None and bool(self.totp_secret)
+        return self.totp_enabled_at is not None and bool(self.totp_secret_sealed)
 
     def problems(self) -> list[str]:
         if self.role == Role.agency_staff and self.agency_id is None and self.agency is None:

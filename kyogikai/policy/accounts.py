@@ -117,7 +117,7 @@ def unlock(user: User) -> int:
 
 def reset_second_factor(user: User, actor: User) -> None:
     """The phone is lost and so are the recovery codes: the person enrols again."""
-    if not user.has_second_factor and not user.totp_secret:
+    if not user.has_second_factor and not user.totp_secret_sealed:
         return
     second_factor.remove(user, detail="reset_by_admin")
     sessions.end_all(user.id)

@@ -79,6 +79,18 @@ def record_list(resource: str, rows: int, total: int | None = None, *, export_fo
            object_type=resource, detail=";".join(parts))
 
 
+def record_lookup(resource: str, ids, endpoint: str) -> None:
+    """A look-up (a picker's type-to-search, a check while typing) showed these records of
+    ``resource`` by name: one event per record, so a case's 閲覧記録 lists the look-ups that
+    revealed it or its woman; a look-up that found nothing is one event with no record."""
+    ids = list(dict.fromkeys(ids))
+    if not ids:
+        record(AuditAction.view_list, object_type=resource, detail=f"rows=0;endpoint={endpoint}")
+    for record_id in ids:
+        record(AuditAction.view_list, object_type=resource, object_id=record_id,
+               detail=f"endpoint={endpoint}")
+
+
 def record_not_found(resource: str, record_id) -> None:
     """A missing or out-of-scope record was asked for: the same 404 either way, recorded."""
     record(AuditAction.denied, outcome=AuditOutcome.denied, object_type=resource,

@@ -1,6 +1,6 @@
 """Optional TOTP second factor (RFC 6238, pyotp), required for the roles TOTP_REQUIRED_ROLES names.
 
-Enrolment stores a new secret on the account, shows it as a QR code (SVG drawn by segno, no
+Enrolment stores a new secret on the account (sealed: policy.sealing), shows it as a QR code (SVG drawn by segno, no
 image library) and turns it on only when the person types a valid code from her app; she then
 gets ten one-time recovery codes (stored as Argon2 hashes) for the day the phone is lost. A code
 is accepted once: the time step used is remembered, so a code seen over a shoulder cannot be
@@ -17,7 +17,7 @@ from flask import current_app
 
 from kyogikai.models import AuditAction, AuditOutcome, RecoveryCode, User
 from kyogikai.models.base import utcnow
-from kyogikai.policy import audit
+from kyogikai.policy import audit, sealing
 from kyogikai.policy.authentication import hash_password, verify_password
 
 ISSUER = "女性支援地域協議会"
@@ -29,15 +29,20 @@ def required_for(user: User) -> bool:
     return user.role in current_app.config["TOTP_REQUIRED_ROLES"]
 
 
+def secret(user: User) -> str | None:
+    """The account's base32 secret, unsealed for this moment (never stored in the clear)."""
+    return sealing.unseal(user.totp_secret_sealed, current_app.config)
+
+
 def start_enrolment(user: User) -> str:
     """A new secret for an account without an active second factor (kept until confirmed)."""
     if user.totp_enabled_at is None:
-        user.totp_secret = pyotp.random_base32()
-    return user.totp_secret
+        user.totp_secret_sealed = sealing.seal(pyotp.random_base32(), current_app.config)
+    return secret(user)
 
 
 def provisioning_uri(user: User) -> str:
-    return pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.login, issuer_name=ISSUER)
+    return pyotp.TOTP(secret(user)).provisioning_uri(name=user.login, issuer_name=ISSUER)
 
 
 def qr_svg(user: User) -> str:
@@ -59,9 +64,10 @@ def _matching_step(secret: str, code: str, now: float) -> int | None:
 
 def verify(user: User, code: str, now: float | None = None) -> bool:
     """A fresh code of the account's secret (never one already used)."""
-    if not user.totp_secret:
+    plain = secret(user)
+    if not plain:
         return False
-    step = _matching_step(user.totp_secret, code, now or time.time())
+    step = _matching_step(plain, code, now or time.time())
     if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
         return False
     user.totp_last_step = step
@@ -112,7 +118,7 @@ def remaining_recovery_codes(user: User) -> int:
 
 def remove(user: User, detail: str = "disabled") -> None:
     """Turn the factor off (by its owner, or reset by an administrator)."""
-    user.totp_secret = None
+    user.totp_secret_sealed = None
     user.totp_enabled_at = None
     user.totp_last_step = None
     user.recovery_codes = []

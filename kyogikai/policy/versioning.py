@@ -4,8 +4,9 @@ Every record a person edits carries a version (models.base.VersionedMixin). A fo
 version it was drawn from; a save whose version is no longer the record's is refused, naming
 who saved in between and when, and the person keeps what she typed. A save also goes through
 ``UPDATE … WHERE version = <loaded>``, so two saves racing past the check cannot both land.
-Inline companions and cost lines are part of their parent's form: every save of the form raises
-the parent's version even when only an inline row changed. Bulk actions send the version of
+Inline companions and cost lines are part of their parent's form: every save of the form that
+changes anything raises the parent's version, even when only an inline row changed; a form saved
+unchanged leaves the version (and the audit trail) as it was. Bulk actions send the version of
 each selected row and are checked the same way, all rows or none.
 """
 
