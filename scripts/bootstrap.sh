@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Shared set-up for the README's two commands: a local virtualenv with the project installed
-# (and its test extras) at the exact versions CI tested (constraints.txt; ranges stay in
+# (and its test and bench extras) at the exact versions CI tested (constraints.txt; ranges stay in
 # pyproject.toml), then the compiled Japanese catalogs. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +10,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 PIP=(.venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt)
 "${PIP[@]}" --upgrade pip
-"${PIP[@]}" -e ".[test]"
+# bench: locust for bench/load.py (twenty people at once on gunicorn).
+"${PIP[@]}" -e ".[test,bench]"
 bash scripts/i18n.sh compile >/dev/null 2>&1 || {
   echo "翻訳カタログのコンパイルに失敗しました: bash scripts/i18n.sh compile" >&2; exit 1; }
 # The end-to-end tests drive a real Chromium from Debian's packages (Playwright's own browser
