@@ -31,7 +31,7 @@ import sqlalchemy as sa  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
 from bench import baselines  # noqa: E402
-from bench.seed import RARE_NAME, seed  # noqa: E402
+from bench.seed import RARE_NAME, case_with_history, seed  # noqa: E402
 from kyogikai.admin_views.cases import CaseView  # noqa: E402
 from kyogikai.app import create_app  # noqa: E402
 from kyogikai.japanese.fiscal import fiscal_year, fiscal_year_prefix  # noqa: E402
@@ -118,6 +118,8 @@ def build(app, n_cases: int, analyze: bool) -> dict:
         started = time.perf_counter()
         counts = seed(db.session, n_cases)
         counts["agency_staff"] = baselines.add_agency_staff(db.session, PASSWORD)
+        counts["case_page_case"] = case_with_history(db.session,
+                                                     counts["agency_staff"]["agency_id"])
         db.session.commit()
         seeded = time.perf_counter() - started
         if analyze:
@@ -288,22 +290,28 @@ def measure_ledger(app, client, log: StatementLog, spec: dict, warmups: int,
     }
 
 
-# The ledger against its two baselines (bench/baselines.py), and the agency staff's scoped
-# ledger: (key, label, which client, URL, what marks one row of that page).
+# The ledger against its two baselines (bench/baselines.py), the agency staff's scoped ledger,
+# and the case page of a case with a long history (seed.case_with_history) as each of them sees
+# it: (key, label, which client, URL, what marks one row of that page, rows expected).
+CASE_PAGE = "/admin/case_page/?id={case}"
 SIDE_BY_SIDE = (
     ("ledger_50", "台帳 1ページ目 50件（調整担当者）", "coordinator", f"{LEDGER}?page_size=50",
-     CELL_MARK),
+     CELL_MARK, 50),
     ("staff_ledger_50", "台帳 1ページ目 50件（関係機関担当者: 自機関のケースだけ）", "staff",
-     f"{LEDGER}?page_size=50", CELL_MARK),
+     f"{LEDGER}?page_size=50", CELL_MARK, 50),
     ("stock_50", "基準: 素の Flask-Admin ModelView（同じ50件・同じ列）", "coordinator",
-     f"{baselines.STOCK}?page_size=50", CELL_MARK),
+     f"{baselines.STOCK}?page_size=50", CELL_MARK, 50),
     ("plain_50", "基準: 手書きの Jinja ページ（同じ50件・同じ列）", "coordinator",
-     baselines.PLAIN, '<td><a href="/admin/case_page/'),
+     baselines.PLAIN, '<td><a href="/admin/case_page/', 50),
+    ("case_page", "ケースのページ（管理記録20・役割分担10・会議5、調整担当者）", "coordinator",
+     CASE_PAGE, '<tr data-review="', 20),
+    ("staff_case_page", "ケースのページ（同じケース、関係機関担当者: 見てよい部分だけ）", "staff",
+     CASE_PAGE, '<tr data-review="', 20),
 )
 
 
 def measure_side_by_side(clients: dict, log: StatementLog, warmups: int,
-                         repeats: int) -> dict:
+                         repeats: int, case_id: int) -> dict:
     """Each page once per round, in turn, so that whatever else the machine does falls on all
     of them alike: their ratios are what the budgets are on."""
     samples = {key: [] for key, *_ in SIDE_BY_SIDE}
@@ -311,7 +319,8 @@ def measure_side_by_side(clients: dict, log: StatementLog, warmups: int,
     sql = {key: [] for key, *_ in SIDE_BY_SIDE}
     last = {}
     for round_ in range(warmups + repeats):
-        for key, _label, who, url, _mark in SIDE_BY_SIDE:
+        for key, _label, who, url, _mark, _rows in SIDE_BY_SIDE:
+            url = url.format(case=case_id)
             gc.collect()
             log.reset()
             log.active = True
@@ -330,7 +339,8 @@ def measure_side_by_side(clients: dict, log: StatementLog, warmups: int,
                 sql[key].append(log.sql_seconds)
             last[key] = (response.get_data(as_text=True), list(log.statements))
     results = {}
-    for key, label, who, url, mark in SIDE_BY_SIDE:
+    for key, label, who, url, mark, expected in SIDE_BY_SIDE:
+        url = url.format(case=case_id)
         page, statements = last[key]
         rows = page.count(mark)
         results[key] = {"label": label, "url": url, "user": who, **summarise(samples[key]),
@@ -339,7 +349,7 @@ def measure_side_by_side(clients: dict, log: StatementLog, warmups: int,
                         "cpu_median_ms": round(statistics.median(cpu[key]) * 1000, 2),
                         "sql_median_ms": round(statistics.median(sql[key]) * 1000, 2),
                         "statements": len(statements), "rows_on_page": rows, "matches": rows,
-                        "rows_as_expected": rows == 50,
+                        "rows_as_expected": rows == expected,
                         "sql_statements": [" ".join(s.split())[:300] for s, _ in statements]}
     return results
 
@@ -633,7 +643,8 @@ def run(database: Database, args, analyze: bool) -> dict:
 
     print("  ledger against its baselines ...", file=sys.stderr, flush=True)
     ledger = measure_side_by_side({"coordinator": client, "staff": staff}, log,
-                                  args.warmups, max(args.repeats, 21))
+                                  args.warmups, max(args.repeats, 21),
+                                  seeded["rows"]["case_page_case"])
     plans = {}
     for spec in ledger_requests(filters, sort, today):
         print(f"  {spec['key']} ...", file=sys.stderr, flush=True)

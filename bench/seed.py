@@ -30,15 +30,19 @@ from kyogikai.models import (
     CaseSerial,
     CaseStatus,
     Level,
+    Meeting,
+    MeetingCase,
+    MeetingKind,
     NameSearchGram,
     ReferralRoute,
     RoleAssignment,
+    RoleFunction,
     Woman,
 )
 from kyogikai.models.base import utcnow
 from kyogikai.models.women import search_grams
 
-__all__ = ["seed", "RARE_NAME", "RARE_FURIGANA", "SURNAMES", "GIVEN_NAMES"]
+__all__ = ["seed", "case_with_history", "RARE_NAME", "RARE_FURIGANA", "SURNAMES", "GIVEN_NAMES"]
 
 FISCAL_YEARS = 5
 CHUNK = 5_000  # rows per executemany; keeps parameter lists and memory small
@@ -290,3 +294,52 @@ def seed(session: Session, n_cases: int, seed: int = 1, today: date | None = Non
             "cases": len(cases), "case_reviews": len(reviews), "role_assignments": len(roles),
             "fiscal_years": sorted(last_serial),
             "insert_seconds": timings, "total_seconds": round(time.perf_counter() - started, 2)}
+
+
+def case_with_history(session: Session, agency_id: int, reviews: int = 20, roles: int = 10,
+                      meetings: int = 5) -> int:
+    """Give one case of ``agency_id``'s scope (it holds the 主たる支援機関 role) a long history, as
+    the case page's target describes it (issue 13): ``reviews`` 管理記録 and ``roles`` role rows
+    in all (the seeded ones included), and ``meetings`` 個別ケース検討会議 that discussed it,
+    attended by that agency, each with a 管理記録. Through the ORM, so the case's ledger values follow the
+    latest review as on a real save. Does not commit; returns the case's id."""
+    case = session.scalars(
+        sa.select(Case).join(RoleAssignment, RoleAssignment.case_id == Case.id)
+        .where(RoleAssignment.agency_id == agency_id,
+               RoleAssignment.function == RoleFunction.main_support, Case.ended_on.is_(None))
+        .order_by(Case.received_on, Case.id).limit(1)).one()
+    agencies = _agencies(session)
+    others = [a for a in agencies if a != agency_id]
+    day = case.received_on
+    levels = [Level.high, Level.medium, Level.low, None]
+    held = []
+    for n in range(meetings):
+        meeting = Meeting(kind=MeetingKind.case_conference, held_on=day + timedelta(days=30 * n + 7),
+                          place=f"みどり市役所 第{n + 1}会議室（架空）",
+                          agenda="支援方針と役割分担の確認（架空）",
+                          agencies=session.scalars(sa.select(Agency).where(
+                              Agency.id.in_([agency_id, *others[n:n + 2]]))).all())
+        session.add_all([meeting, MeetingCase(meeting=meeting, case=case, note="継続して検討")])
+        held.append(meeting)
+    seeded = session.scalar(sa.select(sa.func.count()).select_from(CaseReview)
+                            .where(CaseReview.case_id == case.id))
+    for n in range(reviews - seeded):
+        meeting = held[n] if n < meetings else None
+        session.add(CaseReview(
+            case=case, meeting=meeting,
+            reviewed_on=meeting.held_on if meeting else day + timedelta(days=9 * n + 10),
+            lead_agency_id=others[n // 7], situation=SITUATIONS[n % len(SITUATIONS)],
+            risk_level=levels[n % len(levels)], urgency=levels[(n + 1) % len(levels)],
+            support_policy=POLICIES[n % len(POLICIES)]))
+    functions = [f for f in RoleFunction if f is not RoleFunction.main_support]
+    seeded = session.scalar(sa.select(sa.func.count()).select_from(RoleAssignment)
+                            .where(RoleAssignment.case_id == case.id))
+    for n in range(roles - seeded):
+        start = day + timedelta(days=30 * (n // len(functions)) + 7)
+        session.add(RoleAssignment(
+            case=case, agency_id=others[n % len(others)], function=functions[n % len(functions)],
+            meeting=held[min(n // len(functions), meetings - 1)], valid_from=start,
+            valid_to=start + timedelta(days=29) if n < roles - seeded - len(functions) else None,
+            note="会議で決定（架空）"))
+    session.flush()
+    return case.id

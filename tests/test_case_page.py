@@ -23,7 +23,7 @@ from kyogikai.models import (
 )
 from kyogikai.policy.masking import MASK
 from kyogikai.workflows.freshness import case_token
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, statements_sent
 from tests.test_scoping import other  # noqa: F401 (fixture: a case the police have nothing to do with)
 
 HIDDEN_STREET = "緑町1丁目26番3号"
@@ -211,3 +211,36 @@ def test_a_case_is_transferred_from_its_page(app, login_as, sample):
     assert "他市へ転居のため移管" in body and "個別ケース検討会議に載せる" not in body
     with app.app_context():
         assert db.session.get(Case, sample["case"]).status is CaseStatus.transferred
+
+
+def _lengthen_history(app, sample, reviews: int, roles: int, meetings: int) -> None:
+    """More 管理記録, role rows and meetings (attended by the police) on the sample case."""
+    from kyogikai.models import CaseReview, RoleAssignment, RoleFunction
+
+    with app.app_context():
+        home, police = db.session.scalars(sa.select(Agency).order_by(Agency.id)).all()
+        case = db.session.get(Case, sample["case"])
+        held = [Meeting(kind=MeetingKind.case_conference, held_on=date(2025, 6, n + 1),
+                        place=f"会議室{n}", agencies=[home, police]) for n in range(meetings)]
+        db.session.add_all(held + [MeetingCase(meeting=m, case=case) for m in held])
+        db.session.add_all(CaseReview(case=case, meeting=held[n % meetings],
+                                      reviewed_on=date(2025, 7, n + 1),
+                                      lead_agency=(home, police)[n % 2], situation=f"状況{n}")
+                           for n in range(reviews))
+        db.session.add_all(RoleAssignment(case=case, agency=(home, police)[n % 2],
+                                          function=list(RoleFunction)[n % len(RoleFunction)],
+                                          meeting=held[n % meetings],
+                                          valid_from=date(2025, 6, n + 1)) for n in range(roles))
+        db.session.commit()
+
+
+@pytest.mark.parametrize("role", ["coordinator", "agency_staff"])
+def test_the_page_sends_as_many_statements_for_a_long_history(app, login_as, sample, role):
+    """No statement per 管理記録, role row or meeting (issue 13: 20, 10 and 5 of them)."""
+    client = login_as(role)
+    url = f"/admin/case_page/?id={sample['case']}"
+    short = statements_sent(app, client, url)
+    _lengthen_history(app, sample, reviews=19, roles=9, meetings=4)
+    body = client.get(url).get_data(as_text=True)
+    assert body.count('data-review="') == 20 and body.count("会議室3") >= 1
+    assert len(statements_sent(app, client, url)) == len(short), statements_sent(app, client, url)
