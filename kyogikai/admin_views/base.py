@@ -204,7 +204,8 @@ def _required(relationship_attribute) -> bool:
 
 
 def current_role():
-    return current_user.role if current_user.is_authenticated else None
+    user = current_user._get_current_object()  # one look-up, not one per attribute
+    return user.role if user.is_authenticated else None
 
 
 def deny(name: str, resource: str):
@@ -541,8 +542,10 @@ class SecureModelView(PolicyMixin, ModelView):
         """A row's cells, each value through get_list_value (where 住所秘匿 is masked) and
         escaped as the template would: Flask-Admin's per-cell template block costs more than
         most cells. Only for lists without inline-editable columns."""
+        reader = masking.request_reader()
+        formatters, type_formatters = self.column_formatters, self.column_type_formatters
         cells = "".join([f'<td class="col-{escape(name)}">'
-                         f'{escape(self.get_list_value(context, row, name))}</td>'
+                         f'{escape(self._shown_value(reader, context, row, name, formatters, type_formatters))}</td>'
                          for name, _label in columns])
         return Markup(cells)  # nosec B704  # each name and value escaped (Markup as it is)
 
@@ -882,12 +885,19 @@ class SecureModelView(PolicyMixin, ModelView):
         return described
 
     def _get_list_value(self, context, model, name, column_formatters, column_type_formatters):
-        """One choke point for list, details and export cells: 住所秘匿 is masked here."""
-        if masking.hides_field(model, name):
+        """Flask-Admin's cell value, through the choke point."""
+        return self._shown_value(masking.request_reader(), context, model, name,
+                                 column_formatters, column_type_formatters)
+
+    def _shown_value(self, reader, context, model, name, column_formatters,
+                     column_type_formatters):
+        """One choke point for list, details and export cells: 住所秘匿 is masked here, for
+        ``reader`` (the signed-in user's, asked once per row of a list)."""
+        if reader.hides_field(model, name):
             return masking.MASK
         value = super()._get_list_value(context, model, name, column_formatters,
                                         column_type_formatters)
-        value = masking.shown_value(model, name, value)
+        value = reader.value(model, name, value)
         if context is None and isinstance(value, Markup):
             # Export: a cell a list shows as HTML becomes its text in the CSV.
             value = value.replace(Markup("<br>"), " ").striptags()
