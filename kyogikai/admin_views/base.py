@@ -673,18 +673,24 @@ class SecureModelView(PolicyMixin, ModelView):
 
     def _get_filter_groups(self):
         """Options that come from the database (agencies, 年度) are read per request, once per
-        source (the 主担当機関 and 主たる支援機関 filters offer the same agencies)."""
-        groups = super()._get_filter_groups()
+        source (the 主担当機関 and 主たる支援機関 filters offer the same agencies). The rest
+        (labels, operations, the choices of a status) is the same on every request of this
+        app, whose catalog is fixed: translated once and kept (a view belongs to one app)."""
+        if "_fixed_filter_groups" not in self.__dict__:
+            self._fixed_filter_groups = super()._get_filter_groups()
         read = {}
-        for items in (groups or {}).values():
+        groups = {}
+        for label, items in (self._fixed_filter_groups or {}).items():
+            groups[label] = []
             for item in items:
                 flt = self._filters[item["index"]]
                 if callable(flt.options):
                     if flt.options not in read:
                         read[flt.options] = [(str(k), str(v))
                                              for k, v in flt.get_options(self)] or None
-                    item["options"] = read[flt.options]
-        return groups
+                    item = {**item, "options": read[flt.options]}
+                groups[label].append(item)
+        return groups or None
 
     def search_placeholder(self):
         """「場所・議題で検索」: the labels joined the Japanese way (Flask-Admin joins with ", ")."""
