@@ -6,6 +6,7 @@ screen cannot forget a rule. ``can_*`` flags are derived per request and may not
 """
 
 from datetime import date, datetime
+from functools import lru_cache
 from itertools import chain
 
 from flask import abort, flash, g, has_request_context, redirect, request, url_for
@@ -41,7 +42,13 @@ from wtforms import HiddenField, validators
 from wtforms.validators import ValidationError
 
 from kyogikai.admin_views import hidden_fields, query_args
-from kyogikai.admin_views.formatting import JST, compact_date, format_local_datetime, html
+from kyogikai.admin_views.formatting import (
+    JST,
+    compact_date,
+    format_local_datetime,
+    html,
+    safe,
+)
 from kyogikai.admin_views.forms import BaseForm, FiscalYearField, WarekiDateField
 from kyogikai.exports.cells import content_disposition, neutralise
 from kyogikai.japanese.wareki import format_wareki_with_western, wareki_year_label
@@ -569,8 +576,8 @@ class SecureModelView(PolicyMixin, ModelView):
         reader = masking.request_reader()
         formatters, type_formatters = self.column_formatters, self.column_type_formatters
         cells = "".join([
-            f'<td class="col-{escape(name)}">'
-            f'{escape(self._shown_value(reader, context, row, name, formatters, type_formatters))}'
+            f"{_cell_start(name)}"
+            f"{safe(self._shown_value(reader, context, row, name, formatters, type_formatters))}"
             "</td>" for name, _label in columns])
         return Markup(cells)  # nosec B704  # each name and value escaped (Markup as it is)
 
@@ -962,6 +969,11 @@ class SecureModelView(PolicyMixin, ModelView):
             token.data = str(obj.version)
         hidden_fields.show_hidden_as_text(form, obj)
         return form
+
+
+@lru_cache(maxsize=512)
+def _cell_start(column: str) -> str:
+    return f'<td class="col-{escape(column)}">'
 
 
 class _Placeholder:
