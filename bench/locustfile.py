@@ -3,7 +3,7 @@
 bench/load.py starts the panel under gunicorn on 127.0.0.1 and runs this file with locust,
 headless, with a fixed user count and time limit; it hands over the accounts and the case count
 in a plan file (``LOAD_PLAN``). Each person signs in once (CSRF token from the login page), then
-clicks about every one to three seconds:
+picks a task after each pause (load.py's ``--wait``, 1–3 s by default):
 
 * 調整担当者 (coordinators): ledger pages (paging, sort, filters read from the page), searches
   (佐藤, サトウ, a case-number prefix), case pages of rows she just saw, one save in six (the
