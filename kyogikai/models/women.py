@@ -5,6 +5,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
+    DDL,
     Boolean,
     Column,
     Date,
@@ -170,6 +171,112 @@ for _model in (Woman, Companion):
     Index(f"ix_{_model.__tablename__}_address_secret", _model.id,
           sqlite_where=address_secret_clause(_model),
           postgresql_where=address_secret_clause(_model))
+
+
+class AddressGeneration(db.Model):
+    """One row whose token the database changes, in the same transaction, with every change that
+    can change the hidden addresses (ADDRESS_GENERATION_DDL): a process may keep its 住所秘匿
+    matcher across requests while the token it was built under is still the one it reads.
+
+    A random token, not a counter: a rolled-back change or a restored backup never brings back
+    a token that labelled other addresses.
+    """
+
+    __tablename__ = "address_generation"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    token: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+# Triggers, not ORM events: a bulk UPDATE, a hand-written statement, an import or a migration
+# changes the token as surely as a form does. Women count only while hidden (before or after
+# the change); any change to a companion counts (she may be hidden with her woman). The same
+# statements run in the Alembic revision that adds them; create_all (tests) runs them here.
+_WATCHED = (*ADDRESS_FIELDS, "address_hidden", "address_hidden_pending")
+_SECRET = "{row}.address_hidden OR {row}.address_hidden_pending IS NOT NULL"
+_WOMAN_SECRET = f"{_SECRET.format(row='OLD')} OR {_SECRET.format(row='NEW')}"
+_SQLITE_BUMP = ("BEGIN INSERT OR REPLACE INTO address_generation (id, token) "
+                "VALUES (1, random()); END")
+_PG_BUMP = "EXECUTE FUNCTION address_generation_bump()"
+_TRIGGERS = {  # name: (table, event, condition or None)
+    "address_generation_women_insert": ("women", "INSERT", _SECRET.format(row="NEW")),
+    "address_generation_women_update": ("women", f"UPDATE OF {', '.join(_WATCHED)}",
+                                        _WOMAN_SECRET),
+    "address_generation_women_delete": ("women", "DELETE", None),
+    "address_generation_companions_insert": ("companions", "INSERT", None),
+    "address_generation_companions_update": (
+        "companions", f"UPDATE OF {', '.join((*_WATCHED, 'woman_id'))}", None),
+    "address_generation_companions_delete": ("companions", "DELETE", None),
+}
+_PG_TRUNCATE = {"address_generation_women_truncate": "women",
+                "address_generation_companions_truncate": "companions"}
+
+
+def _when(condition, dialect):
+    if condition is None:
+        return ""
+    return f"WHEN {condition} " if dialect == "sqlite" else f"WHEN ({condition}) "
+
+
+ADDRESS_GENERATION_DDL = {
+    "sqlite": [
+        "INSERT INTO address_generation (id, token) VALUES (1, random())",
+        *(f"CREATE TRIGGER {name} AFTER {when} ON {table} {_when(condition, 'sqlite')}"
+          f"{_SQLITE_BUMP}" for name, (table, when, condition) in _TRIGGERS.items()),
+    ],
+    "postgresql": [
+        # random() has 52 random bits: enough that two tokens never meet by chance.
+        "INSERT INTO address_generation (id, token) "
+        "VALUES (1, floor(random() * 4503599627370496)::bigint)",
+        "CREATE OR REPLACE FUNCTION address_generation_bump() RETURNS trigger "
+        "LANGUAGE plpgsql AS $$ BEGIN "
+        "INSERT INTO address_generation (id, token) "
+        "VALUES (1, floor(random() * 4503599627370496)::bigint) "
+        "ON CONFLICT (id) DO UPDATE SET token = EXCLUDED.token; RETURN NULL; END $$",
+        *(f"CREATE TRIGGER {name} AFTER {when} ON {table} FOR EACH ROW "
+          f"{_when(condition, 'postgresql')}{_PG_BUMP}" for name, (table, when, condition) in _TRIGGERS.items()),
+        *(f"CREATE TRIGGER {name} AFTER TRUNCATE ON {table} "
+          f"FOR EACH STATEMENT {_PG_BUMP}"
+          for name, table in _PG_TRUNCATE.items()),
+    ],
+}
+ADDRESS_GENERATION_DROP = {
+    "sqlite": [f"DROP TRIGGER IF EXISTS {name}" for name in _TRIGGERS],
+    "postgresql": [
+        *(f"DROP TRIGGER IF EXISTS {name} ON {table}"
+          for name, (table, _when_, _condition) in _TRIGGERS.items()),
+        *(f"DROP TRIGGER IF EXISTS {name} ON {table}" for name, table in _PG_TRUNCATE.items()),
+        "DROP FUNCTION IF EXISTS address_generation_bump()",
+    ],
+}
+_NAMES = ", ".join(f"'{name}'" for name in (*_TRIGGERS, *_PG_TRUNCATE))
+# Whether every trigger is there and enabled: a batch migration that rebuilds a table under
+# SQLite drops its triggers, and a token no one keeps must not be trusted.
+TRIGGERS_PRESENT = {
+    "sqlite": f"(SELECT count(*) FROM sqlite_master WHERE type = 'trigger' "
+              f"AND name IN ({_NAMES})) = {len(_TRIGGERS)}",
+    "postgresql": f"(SELECT count(*) FROM pg_trigger WHERE tgname IN ({_NAMES}) "
+                  "AND tgenabled <> 'D' AND tgrelid IN (to_regclass('women'), "
+                  f"to_regclass('companions'))) = {len(_TRIGGERS) + len(_PG_TRUNCATE)}",
+}
+
+
+
+@event.listens_for(db.metadata, "after_create")
+def _create_generation(target, connection, tables=(), **kw) -> None:
+    """After the whole metadata (the triggers need women and companions), when the table
+    itself was created in this call."""
+    if AddressGeneration.__table__ in tables:
+        for statement in ADDRESS_GENERATION_DDL.get(connection.dialect.name, []):
+            connection.execute(DDL(statement))
+
+
+def generation_token(dialect: str):
+    """SQL: the current token, NULL when a trigger that keeps it is missing or disabled (then
+    nothing may be cached across requests)."""
+    return (sa.select(AddressGeneration.token)
+            .where(AddressGeneration.id == 1, sa.text(TRIGGERS_PRESENT[dialect]))
+            .scalar_subquery())
 
 
 class NameSearchGram(db.Model):
