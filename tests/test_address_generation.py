@@ -69,14 +69,16 @@ def _new_companion(app, sample):
                              relationship_to_woman=Relationship.child, street=NEW_STREET))
 
 
-def _companion_moves_in(app, sample):
+def _another_woman_with_a_companion(app, sample):
     other = Woman(name="別人 一子", furigana="ベツジン イチコ")
     other.companions.append(Companion(name="別人 二子", furigana="ベツジン フタコ",
                                       relationship_to_woman=Relationship.child,
                                       street=NEW_STREET))
-    db.session.add(other)
-    db.session.commit()  # not hidden: no one masks her companion yet
-    db.session.execute(sa.update(Companion).where(Companion.woman_id == other.id)
+    db.session.add(other)  # not hidden: no one masks her companion yet
+
+
+def _companion_moves_in(app, sample):
+    db.session.execute(sa.update(Companion).where(Companion.street == NEW_STREET)
                        .values(woman_id=sample["woman"]))
 
 
@@ -85,25 +87,38 @@ def _new_hidden_woman(app, sample):
                          address_hidden=True))
 
 
+def _woman_not_hidden(app, sample):
+    db.session.add(Woman(name="申請 中子", furigana="シンセイ ナカコ", street=NEW_STREET))
+
+
 def _flag_requested(app, sample):
-    woman = Woman(name="申請 中子", furigana="シンセイ ナカコ", street=NEW_STREET)
-    db.session.add(woman)
-    db.session.commit()  # not hidden: shown as it is
+    woman = db.session.scalar(sa.select(Woman).where(Woman.street == NEW_STREET))
     woman.address_hidden_pending = masking.SecrecyChange.set
 
 
-PATHS = {"orm": _orm, "bulk_update": _bulk_update, "hand_written": _hand_written,
-         "new_companion": _new_companion, "companion_moves_in": _companion_moves_in,
-         "new_hidden_woman": _new_hidden_woman, "flag_requested": _flag_requested}
+def _nothing(app, sample):
+    pass
+
+
+PATHS = {  # name: (set-up before the page is shown, the change after it)
+    "orm": (_nothing, _orm), "bulk_update": (_nothing, _bulk_update),
+    "hand_written": (_nothing, _hand_written), "new_companion": (_nothing, _new_companion),
+    "companion_moves_in": (_another_woman_with_a_companion, _companion_moves_in),
+    "new_hidden_woman": (_nothing, _new_hidden_woman),
+    "flag_requested": (_woman_not_hidden, _flag_requested)}
 
 
 @pytest.mark.parametrize("path", PATHS)
 def test_a_new_hidden_address_is_masked_on_the_next_page(app, login_as, hidden, path):
+    set_up, change = PATHS[path]
+    with app.app_context():
+        set_up(app, hidden)
+        db.session.commit()
     client = login_as("clerk")
     assert not _masked(client, hidden)  # the matcher is now kept under the current token
     before = _token(app)
     with app.app_context():
-        PATHS[path](app, hidden)
+        change(app, hidden)
         db.session.commit()
     assert _token(app) != before
     assert _masked(client, hidden)
@@ -124,6 +139,9 @@ def test_an_address_no_longer_hidden_is_shown_again(app, login_as, hidden):
         woman = db.session.get(Woman, hidden["woman"])
         woman.address_hidden_pending = masking.SecrecyChange.clear
         db.session.commit()
+    assert _masked(client, hidden)  # still hidden while the clearing waits
+    with app.app_context():
+        woman = db.session.get(Woman, hidden["woman"])
         woman.address_hidden, woman.address_hidden_pending = False, None  # as confirm() does
         db.session.commit()
     assert not _masked(client, hidden)
