@@ -7,7 +7,6 @@ one path after a page was shown (so the matcher is kept), and the next page, of 
 another app on the same database, must mask the new address at once.
 """
 
-from datetime import date
 
 import pytest
 import sqlalchemy as sa
