@@ -883,11 +883,12 @@ class SecureModelView(PolicyMixin, ModelView):
 
     def _get_list_value(self, context, model, name, column_formatters, column_type_formatters):
         """One choke point for list, details and export cells: 住所秘匿 is masked here."""
-        if masking.hides_field(model, name):
+        reader = masking.request_reader()
+        if reader.hides_field(model, name):
             return masking.MASK
         value = super()._get_list_value(context, model, name, column_formatters,
                                         column_type_formatters)
-        value = masking.shown_value(model, name, value)
+        value = reader.value(model, name, value)
         if context is None and isinstance(value, Markup):
             # Export: a cell a list shows as HTML becomes its text in the CSV.
             value = value.replace(Markup("<br>"), " ").striptags()

@@ -166,6 +166,7 @@ def forget_matcher() -> None:
     if has_app_context():
         g.pop("hidden_address_matcher", None)
         g.pop("address_generation", None)
+        g.pop("masking_reader", None)
 
 
 @event.listens_for(Session, "after_flush")
@@ -244,6 +245,20 @@ class Reader:
         if self.hides_field(record, name):
             return MASK
         return self.value(record, name, getattr(record, name, None))
+
+
+def request_reader() -> Reader:
+    """The Reader of the person signed in, once per request: a list asks it for every cell.
+    Dropped with the matcher when the request writes an address (``forget_matcher``), and
+    never reused for another user or role."""
+    if not has_request_context():
+        return Reader()
+    user = _user(None)
+    key = (id(user), getattr(user, "role", None))
+    kept = g.get("masking_reader")
+    if kept is None or kept[0] != key:
+        kept = g.masking_reader = (key, Reader(user))
+    return kept[1]
 
 
 def mask_free_text(text, user=None):

@@ -8,6 +8,7 @@ model, is empty for a scoped user (deny by default).
 """
 
 from datetime import date
+from functools import lru_cache
 
 from flask_login import current_user
 from sqlalchemy import Select, and_, exists, false, or_, select, true, union
@@ -78,8 +79,14 @@ def visible_case_ids(user, day: date | None = None):
     Starts from the agency's own rows (role assignments, meeting attendance: both indexed by
     agency), so the cost follows the agency's caseload, not the size of the ledger.
     """
-    day = day or date.today()
-    agency_id = user.agency_id
+    return _visible_case_ids(user.agency_id, day or date.today())
+
+
+@lru_cache(maxsize=256)
+def _visible_case_ids(agency_id: int | None, day: date):
+    """Built once per agency and day: SQL constructs are immutable, and building this one
+    (an aliased consent, two unions) cost more than running it. Everything it depends on is
+    in the key."""
     if agency_id is None:
         return select(Case.id).where(false())
     holds_role = select(RoleAssignment.case_id).where(
