@@ -131,9 +131,10 @@ class _PageValues:
 
 
 def _page() -> _PageValues:
-    if "ledger_page" not in g:
-        g.ledger_page = _PageValues()
-    return g.ledger_page
+    page = g.get("ledger_page")
+    if page is None:
+        page = g.ledger_page = _PageValues()
+    return page
 
 
 def _number(view, context, model, name):

@@ -166,7 +166,7 @@ def forget_matcher() -> None:
     if has_app_context():
         g.pop("hidden_address_matcher", None)
         g.pop("address_generation", None)
-        g.pop("masking_reader", None)
+        g.pop("masking_reader", None)  # it keeps the matcher it was given
 
 
 @event.listens_for(Session, "after_flush")
@@ -248,17 +248,14 @@ class Reader:
 
 
 def request_reader() -> Reader:
-    """The Reader of the person signed in, once per request: a list asks it for every cell.
-    Dropped with the matcher when the request writes an address (``forget_matcher``), and
-    never reused for another user or role."""
-    if not has_request_context():
-        return Reader()
+    """The signed-in user's Reader, decided once per request: a list asks for every cell."""
     user = _user(None)
-    key = (id(user), getattr(user, "role", None))
-    kept = g.get("masking_reader")
-    if kept is None or kept[0] != key:
-        kept = g.masking_reader = (key, Reader(user))
-    return kept[1]
+    if not has_app_context():
+        return Reader(user)
+    reader = g.get("masking_reader")
+    if reader is None or reader.user is not user:
+        reader = g.masking_reader = Reader(user)
+    return reader
 
 
 def mask_free_text(text, user=None):
