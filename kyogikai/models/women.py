@@ -187,6 +187,9 @@ class AddressGeneration(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     token: Mapped[int] = mapped_column(sa.BigInteger)
 
+    def __str__(self) -> str:
+        return f"秘匿住所の世代 {self.token}"
+
 
 # Triggers, not ORM events: a bulk UPDATE, a hand-written statement, an import or a migration
 # changes the token as surely as a form does. Women count only while hidden (before or after
