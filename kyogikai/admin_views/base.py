@@ -6,6 +6,7 @@ screen cannot forget a rule. ``can_*`` flags are derived per request and may not
 """
 
 from datetime import date, datetime
+from functools import lru_cache
 from itertools import chain
 
 from flask import abort, flash, g, has_request_context, redirect, request, url_for
@@ -41,7 +42,13 @@ from wtforms import HiddenField, validators
 from wtforms.validators import ValidationError
 
 from kyogikai.admin_views import hidden_fields, query_args
-from kyogikai.admin_views.formatting import JST, compact_date, format_local_datetime, html
+from kyogikai.admin_views.formatting import (
+    JST,
+    compact_date,
+    format_local_datetime,
+    html,
+    safe,
+)
 from kyogikai.admin_views.forms import BaseForm, FiscalYearField, WarekiDateField
 from kyogikai.exports.cells import content_disposition, neutralise
 from kyogikai.japanese.wareki import format_wareki_with_western, wareki_year_label
@@ -569,8 +576,8 @@ class SecureModelView(PolicyMixin, ModelView):
         reader = masking.request_reader()
         formatters, type_formatters = self.column_formatters, self.column_type_formatters
         cells = "".join([
-            f'<td class="col-{escape(name)}">'
-            f'{escape(self._shown_value(reader, context, row, name, formatters, type_formatters))}'
+            f"{_cell_start(name)}"
+            f"{safe(self._shown_value(reader, context, row, name, formatters, type_formatters))}"
             "</td>" for name, _label in columns])
         return Markup(cells)  # nosec B704  # each name and value escaped (Markup as it is)
 
@@ -673,18 +680,24 @@ class SecureModelView(PolicyMixin, ModelView):
 
     def _get_filter_groups(self):
         """Options that come from the database (agencies, 年度) are read per request, once per
-        source (the 主担当機関 and 主たる支援機関 filters offer the same agencies)."""
-        groups = super()._get_filter_groups()
+        source (the 主担当機関 and 主たる支援機関 filters offer the same agencies). The rest
+        (labels, operations, the choices of a status) is the same on every request of this
+        app, whose catalog is fixed: translated once and kept (a view belongs to one app)."""
+        if "_fixed_filter_groups" not in self.__dict__:
+            self._fixed_filter_groups = super()._get_filter_groups()
         read = {}
-        for items in (groups or {}).values():
+        groups = {}
+        for label, items in (self._fixed_filter_groups or {}).items():
+            groups[label] = []
             for item in items:
                 flt = self._filters[item["index"]]
                 if callable(flt.options):
                     if flt.options not in read:
                         read[flt.options] = [(str(k), str(v))
                                              for k, v in flt.get_options(self)] or None
-                    item["options"] = read[flt.options]
-        return groups
+                    item = {**item, "options": read[flt.options]}
+                groups[label].append(item)
+        return groups or None
 
     def search_placeholder(self):
         """「場所・議題で検索」: the labels joined the Japanese way (Flask-Admin joins with ", ")."""
@@ -956,6 +969,11 @@ class SecureModelView(PolicyMixin, ModelView):
             token.data = str(obj.version)
         hidden_fields.show_hidden_as_text(form, obj)
         return form
+
+
+@lru_cache(maxsize=512)
+def _cell_start(column: str) -> str:
+    return f'<td class="col-{escape(column)}">'
 
 
 class _Placeholder:
