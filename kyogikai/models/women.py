@@ -222,15 +222,19 @@ def _when(condition, dialect):
 
 
 ADDRESS_GENERATION_DDL = {
+    # A new token first (an upsert): a migration that has to create the triggers again (a batch
+    # rebuild of women drops them) runs these same statements, and whatever it changed while
+    # they were missing must not keep the old token.
     "sqlite": [
-        "INSERT INTO address_generation (id, token) VALUES (1, random())",
+        "INSERT OR REPLACE INTO address_generation (id, token) VALUES (1, random())",
         *(f"CREATE TRIGGER {name} AFTER {when} ON {table} {_when(condition, 'sqlite')}"
           f"{_SQLITE_BUMP}" for name, (table, when, condition) in _TRIGGERS.items()),
     ],
     "postgresql": [
         # random() has 52 random bits: enough that two tokens never meet by chance.
         "INSERT INTO address_generation (id, token) "
-        "VALUES (1, floor(random() * 4503599627370496)::bigint)",
+        "VALUES (1, floor(random() * 4503599627370496)::bigint) "
+        "ON CONFLICT (id) DO UPDATE SET token = EXCLUDED.token",
         "CREATE OR REPLACE FUNCTION address_generation_bump() RETURNS trigger "
         "LANGUAGE plpgsql AS $$ BEGIN "
         "INSERT INTO address_generation (id, token) "
