@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from kyogikai.app import create_app
 from kyogikai.models import AddressGeneration, Companion, Meeting, Relationship, Woman, db
-from kyogikai.models.women import ADDRESS_GENERATION_DROP
+from kyogikai.models.women import ADDRESS_GENERATION_DDL, ADDRESS_GENERATION_DROP
 from kyogikai.policy import masking
 from kyogikai.policy.masking import MASK
 from tests.conftest import FAST_ARGON2, AuthActions, statements_sent, user_by_login
@@ -222,3 +222,14 @@ def test_a_change_committed_while_the_matcher_is_built_is_read_again(app, hidden
     with app.test_request_context():
         assert masking.hidden_address_matcher(user_by_login("test-clerk")).search(MINUTES)
         db.session.remove()
+
+
+def test_creating_the_triggers_again_gives_a_new_token(app, sample):
+    """A migration that rebuilds women (SQLite batch) creates the triggers again with these
+    statements; whatever it changed meanwhile must not keep the old token."""
+    before = _token(app)
+    with app.app_context(), db.engine.begin() as conn:
+        dialect = db.engine.dialect.name
+        for statement in (*ADDRESS_GENERATION_DROP[dialect], *ADDRESS_GENERATION_DDL[dialect]):
+            conn.execute(sa.text(statement))
+    assert _token(app) not in (before, None)
