@@ -165,11 +165,15 @@ def address_secret_clause(model):
 
 
 # The few hidden addresses are read on every page someone who sees masks opens: partial
-# indexes keep that a walk of those rows, not a scan of every woman.
+# indexes keep that a walk of those rows, not a scan of every woman. The home page counts the
+# requests waiting for a second coordinator: a walk of those few.
 for _model in (Woman, Companion):
     Index(f"ix_{_model.__tablename__}_address_secret", _model.id,
           sqlite_where=address_secret_clause(_model),
           postgresql_where=address_secret_clause(_model))
+    Index(f"ix_{_model.__tablename__}_secrecy_pending", _model.id,
+          sqlite_where=_model.address_hidden_pending.is_not(None),
+          postgresql_where=_model.address_hidden_pending.is_not(None))
 
 
 class NameSearchGram(db.Model):

@@ -78,16 +78,21 @@ def _regram(bind):
 
 
 def _trigram_index(bind):
+    """In public (where a restore creates it, ops/backup.py), unless already elsewhere; the
+    operator class is named with its schema so the index does not depend on search_path."""
     try:
         with bind.begin_nested():
-            bind.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+            bind.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
     except sa.exc.DBAPIError as error:
         raise click.ClickException(NO_EXTENSION.format(error=error.orig)) from None
-    if not bind.exec_driver_sql("SELECT show_trgm('サトウ') <> '{}'").scalar():
+    schema = bind.exec_driver_sql("SELECT extnamespace::regnamespace::text FROM pg_extension"
+                                  " WHERE extname = 'pg_trgm'").scalar()
+    if not bind.exec_driver_sql(f"SELECT {schema}.show_trgm('サトウ') <> '{{}}'").scalar():
         ctype = bind.exec_driver_sql("SHOW lc_ctype").scalar()
         raise click.ClickException(NOT_UTF8.format(ctype=ctype))
     op.create_index('ix_women_search_text_trgm', 'women', ['search_text'], unique=False,
-                    postgresql_using='gin', postgresql_ops={'search_text': 'gin_trgm_ops'},
+                    postgresql_using='gin',
+                    postgresql_ops={'search_text': f'{schema}.gin_trgm_ops'},
                     postgresql_with={'fastupdate': 'off'})
 
 
