@@ -1,11 +1,13 @@
 """Our layout is Flask-Admin's installed base template plus block overrides, not a copy."""
 
+import re
 from pathlib import Path
 
 import pytest
 from jinja2 import DictLoader, Environment
 
 from kyogikai.admin_views import base_template
+from tests.conftest import ROLES
 
 OURS = Path(base_template.__file__).parent.parent / "templates/admin/ja_base.html"
 
@@ -34,3 +36,27 @@ def test_an_upstream_change_at_a_patched_spot_stops_start_up(monkeypatch):
         {base_template.UPSTREAM: source.replace("<html>", '<html class="x">')}))
     with pytest.raises(base_template.UpstreamPatchError, match="exactly once"):
         loader.get_source(Environment(), base_template.PATCHED)
+
+
+MENU_RE = re.compile(r'<ul class="nav navbar-nav mr-auto">(.*?)</ul>\s*<ul class="nav navbar-nav navbar-right">', re.S)
+
+
+def _menu(client, url: str) -> str | None:
+    response = client.get(url)
+    return MENU_RE.search(response.get_data(as_text=True)).group(1) \
+        if response.status_code == 200 else None
+
+
+@pytest.mark.parametrize("url", ["/admin/", "/admin/case/", "/admin/woman/"])
+def test_the_kept_menu_is_the_one_flask_admin_draws_for_each_role(app, login_as, url):
+    """role_menu keeps Flask-Admin's menu per role and screen: after every role has filled
+    the cache, each role's menu is still exactly what the macro draws for her afresh."""
+    clients = {role: login_as(role) for role in ROLES}
+    kept = {role: _menu(client, url) for role, client in clients.items()}
+    kept = {role: menu for role, menu in kept.items() if menu is not None}  # a 403 has none
+    assert len(set(kept.values())) > 1  # the roles see different menus
+    for role in kept:
+        client = clients[role]
+        app.extensions["kyogikai.role_menus"].clear()
+        assert _menu(client, url) == kept[role], role
+        assert re.search(r'class="[^"]*\bactive\b', kept[role]) or url == "/admin/", role

@@ -257,3 +257,29 @@ def test_ledger_export_opens_in_excel_as_japanese_text(login_as, sample):
     assert "青木 明美（アオキ アケミ）" in row and "<" not in text
     assert "令和7年4月10日 (2025-04-10)" in row and "支援中" in row
     assert response.headers["Content-Disposition"].endswith(".csv")
+
+
+def test_filter_options_from_the_database_are_read_on_each_request(app, login_as, sample):
+    """The filter bar's labels and fixed choices are translated once per app; the agencies
+    are read per request: one added after the first page is offered on the next."""
+    import json
+    import re
+
+    from kyogikai.models import Agency, AgencyCategory
+
+    client = login_as("coordinator")
+
+    def groups():
+        page = _ledger(client)
+        return json.loads(re.search(r'id="filter-groups-data"[^>]*>(.*?)</div>', page).group(1))
+
+    before = groups()
+    assert "支援中" in {label for _code, label in before["状況"][0]["options"]}
+    with app.app_context():
+        db.session.add(Agency(name="新設 相談センター（架空）", category=AgencyCategory.other,
+                              member_from=date(2025, 4, 1)))
+        db.session.commit()
+    after = groups()
+    agencies = {label for _code, label in after["主担当機関"][0]["options"]}
+    assert "新設 相談センター（架空）" in agencies
+    assert after["状況"] == before["状況"]

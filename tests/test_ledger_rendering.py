@@ -95,3 +95,33 @@ def test_a_hidden_address_in_any_ledger_cell_is_masked(app, login_as, sample):
     assert "本町1-2-3" not in row and MASK in row
     coordinator = login_as("coordinator").get(LEDGER).get_data(as_text=True)
     assert "秘匿市本町1-2-3 分室" in coordinator
+
+
+TBODY_RE = re.compile(r"</thead>(.*?)</table>", re.S)
+VERSION_RE = re.compile(r'<input type="hidden" form="action_form" name="rowversion" value="\d+:\d+">')
+
+
+def _rows(page: str) -> str:
+    """The table body without the whitespace around tags (templates' indentation) and with
+    the CSRF tokens of the two requests made alike."""
+    body = re.sub(r"\s*(<[^>]*>)\s*", r"\1", TBODY_RE.search(page).group(1))
+    return CSRF_RE.sub('name="csrf_token" type="hidden" value="…"', body)
+
+
+@pytest.mark.parametrize("role", ["coordinator", "clerk", "agency_staff"])
+def test_the_rows_built_in_python_are_flask_admins_rows(app, login_as, sample, role, monkeypatch):
+    """list_row_html draws what Flask-Admin's own ``list_row`` block (with our versioned row
+    buttons) draws from the same view: checkbox, version, buttons and every cell."""
+    from kyogikai.admin_views.cases import CaseView
+
+    _add_cases(app, 3)
+    client = login_as(role)
+    fast = client.get(LEDGER).get_data(as_text=True)
+    monkeypatch.setattr(CaseView, "list_template", "admin/model/list_versioned.html")
+    generic = client.get(LEDGER).get_data(as_text=True)
+    # The row's version travels in the checkbox's cell here, next to the buttons there (the
+    # form attribute ties it to the bulk-action form wherever it is): the same inputs, each once.
+    assert sorted(VERSION_RE.findall(fast)) == sorted(VERSION_RE.findall(generic))
+    assert fast.count('class="col-number"') == (1 if role == "agency_staff" else 4)  # her scope
+    assert len(set(VERSION_RE.findall(fast))) == len(ROW_ID_RE.findall(fast))  # 4, or none
+    assert VERSION_RE.sub("", _rows(fast)) == VERSION_RE.sub("", _rows(generic))

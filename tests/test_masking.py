@@ -183,3 +183,23 @@ def test_a_new_woman_flagged_at_intake_is_pending_and_named_in_the_audit(app, lo
         event = db.session.scalar(sa.select(AuditEvent).where(
             AuditEvent.action == AuditAction.address_secrecy))
         assert event.object_id == woman.id and event.object_type == "woman"
+
+
+def test_the_request_reader_follows_a_flag_flushed_in_the_same_request(app, sample):
+    """A list asks one Reader per request for its cells; an address hidden (flushed) later in
+    that request is masked from then on, not after the next request."""
+    from flask_login import login_user
+
+    from kyogikai.policy.masking import request_reader
+
+    text = f"本人は{STREET}に住んでいる"
+    with app.test_request_context("/"):
+        login_user(db.session.scalar(sa.select(User).where(User.role == Role.clerk)))
+        woman = db.session.get(Woman, sample["woman"])
+        woman.street, woman.address_hidden = STREET, False
+        db.session.flush()
+        assert request_reader().free_text(text) == text
+        woman.address_hidden = True
+        db.session.flush()
+        assert request_reader().free_text(text) == f"本人は{MASK}に住んでいる"
+        db.session.rollback()

@@ -6,6 +6,7 @@ screen cannot forget a rule. ``can_*`` flags are derived per request and may not
 """
 
 from datetime import date, datetime
+from functools import lru_cache
 from itertools import chain
 
 from flask import abort, flash, g, has_request_context, redirect, request, url_for
@@ -41,7 +42,13 @@ from wtforms import HiddenField, validators
 from wtforms.validators import ValidationError
 
 from kyogikai.admin_views import hidden_fields, query_args
-from kyogikai.admin_views.formatting import JST, compact_date, format_local_datetime
+from kyogikai.admin_views.formatting import (
+    JST,
+    compact_date,
+    format_local_datetime,
+    html,
+    safe,
+)
 from kyogikai.admin_views.forms import BaseForm, FiscalYearField, WarekiDateField
 from kyogikai.exports.cells import content_disposition, neutralise
 from kyogikai.japanese.wareki import format_wareki_with_western, wareki_year_label
@@ -114,6 +121,10 @@ def _format_bool(view, value, name=None):
     return _l("はい") if value else _l("いいえ")
 
 
+def _as_it_is(view, value, name=None):
+    return value
+
+
 def _format_enum(view, value, name=None):
     return value.label
 
@@ -141,7 +152,9 @@ def _format_date_compact(view, value, name=None):
 def type_formatters(compact: bool = False) -> dict:
     """Japanese display for every value type a list or details page can hold; in a list
     (``compact``) a date is 和暦 alone, its western form in the tooltip, so rows stay one line."""
-    formatters = dict(typefmt.BASE_FORMATTERS)
+    # Markup first: most list cells are a column formatter's Markup, which no type formatter
+    # changes; Flask-Admin tries each type in order (two dozen isinstance calls per cell).
+    formatters = {Markup: _as_it_is, **typefmt.BASE_FORMATTERS}
     formatters[bool] = _format_bool
     formatters[date] = _format_date_compact if compact else _format_date
     formatters[datetime] = _format_datetime
@@ -204,7 +217,8 @@ def _required(relationship_attribute) -> bool:
 
 
 def current_role():
-    return current_user.role if current_user.is_authenticated else None
+    user = current_user._get_current_object()  # one look-up, not one per attribute
+    return user.role if user.is_authenticated else None
 
 
 def deny(name: str, resource: str):
@@ -531,19 +545,40 @@ class SecureModelView(PolicyMixin, ModelView):
             cache[key] = str(Markup("").join(
                 action.render_ctx(context, ROW_ID_PLACEHOLDER, placeholder) for action in actions))
         # The fragment is Flask-Admin's own escaped markup; the id and version are integers.
-        html = cache[key].replace(ROW_ID_PLACEHOLDER, row_id)
-        if ROW_VERSION_PLACEHOLDER in html:
-            html = html.replace(ROW_VERSION_PLACEHOLDER, str(int(row.version)))
-        return Markup(html)  # nosec B704
+        markup = cache[key].replace(ROW_ID_PLACEHOLDER, row_id)
+        if ROW_VERSION_PLACEHOLDER in markup:
+            markup = markup.replace(ROW_VERSION_PLACEHOLDER, str(int(row.version)))
+        return Markup(markup)  # nosec B704
+
+    @pass_context
+    def list_row_html(self, context, row, actions, row_actions, columns, select_label):
+        """A whole row of a list without inline-editable columns, as Flask-Admin's ``list_row``
+        block draws it (bulk-action checkbox with the row's version, buttons, cells), built in
+        Python: the block's per-row template calls cost more than most cells."""
+        row_id = escape(self.get_pk_value(row))
+        parts = []
+        if actions:
+            parts.append(html('<td><input type="checkbox" name="rowid" class="action-checkbox" '
+                              'value="{}" title="{}" /><input type="hidden" form="action_form" '
+                              'name="rowversion" value="{}:{}"></td>',
+                              row_id, select_label, row_id, row.version))
+        if self.column_display_actions:
+            parts.append(html('<td class="list-buttons-column">{}</td>',
+                              self.row_actions_html(context, row_actions, row)))
+        parts.append(self.list_cells_html(context, row, columns))
+        return Markup("").join(parts)
 
     @pass_context
     def list_cells_html(self, context, row, columns):
-        """A row's cells, each value through get_list_value (where 住所秘匿 is masked) and
+        """A row's cells, each value through the masking choke point (``_shown_value``) and
         escaped as the template would: Flask-Admin's per-cell template block costs more than
         most cells. Only for lists without inline-editable columns."""
-        cells = "".join([f'<td class="col-{escape(name)}">'
-                         f'{escape(self.get_list_value(context, row, name))}</td>'
-                         for name, _label in columns])
+        reader = masking.request_reader()
+        formatters, type_formatters = self.column_formatters, self.column_type_formatters
+        cells = "".join([
+            f"{_cell_start(name)}"
+            f"{safe(self._shown_value(reader, context, row, name, formatters, type_formatters))}"
+            "</td>" for name, _label in columns])
         return Markup(cells)  # nosec B704  # each name and value escaped (Markup as it is)
 
     # Flask-Admin joins the relations named in column_list (column_auto_select_related); these
@@ -645,18 +680,24 @@ class SecureModelView(PolicyMixin, ModelView):
 
     def _get_filter_groups(self):
         """Options that come from the database (agencies, 年度) are read per request, once per
-        source (the 主担当機関 and 主たる支援機関 filters offer the same agencies)."""
-        groups = super()._get_filter_groups()
+        source (the 主担当機関 and 主たる支援機関 filters offer the same agencies). The rest
+        (labels, operations, the choices of a status) is the same on every request of this
+        app, whose catalog is fixed: translated once and kept (a view belongs to one app)."""
+        if "_fixed_filter_groups" not in self.__dict__:
+            self._fixed_filter_groups = super()._get_filter_groups()
         read = {}
-        for items in (groups or {}).values():
+        groups = {}
+        for label, items in (self._fixed_filter_groups or {}).items():
+            groups[label] = []
             for item in items:
                 flt = self._filters[item["index"]]
                 if callable(flt.options):
                     if flt.options not in read:
                         read[flt.options] = [(str(k), str(v))
                                              for k, v in flt.get_options(self)] or None
-                    item["options"] = read[flt.options]
-        return groups
+                    item = {**item, "options": read[flt.options]}
+                groups[label].append(item)
+        return groups or None
 
     def search_placeholder(self):
         """「場所・議題で検索」: the labels joined the Japanese way (Flask-Admin joins with ", ")."""
@@ -882,12 +923,19 @@ class SecureModelView(PolicyMixin, ModelView):
         return described
 
     def _get_list_value(self, context, model, name, column_formatters, column_type_formatters):
-        """One choke point for list, details and export cells: 住所秘匿 is masked here."""
-        if masking.hides_field(model, name):
+        """Flask-Admin's cell value, through the choke point."""
+        return self._shown_value(masking.request_reader(), context, model, name,
+                                 column_formatters, column_type_formatters)
+
+    def _shown_value(self, reader, context, model, name, column_formatters,
+                     column_type_formatters):
+        """One choke point for list, details and export cells: 住所秘匿 is masked here, for
+        ``reader`` (the signed-in user's, asked once per row of a list)."""
+        if reader.hides_field(model, name):
             return masking.MASK
         value = super()._get_list_value(context, model, name, column_formatters,
                                         column_type_formatters)
-        value = masking.shown_value(model, name, value)
+        value = reader.value(model, name, value)
         if context is None and isinstance(value, Markup):
             # Export: a cell a list shows as HTML becomes its text in the CSV.
             value = value.replace(Markup("<br>"), " ").striptags()
@@ -921,6 +969,11 @@ class SecureModelView(PolicyMixin, ModelView):
             token.data = str(obj.version)
         hidden_fields.show_hidden_as_text(form, obj)
         return form
+
+
+@lru_cache(maxsize=512)
+def _cell_start(column: str) -> str:
+    return f'<td class="col-{escape(column)}">'
 
 
 class _Placeholder:

@@ -14,8 +14,10 @@ block can override.
 from pathlib import Path
 
 import flask_admin
+from flask import current_app, request
 from flask_babel import lazy_gettext as _l
-from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, TemplateNotFound
+from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, TemplateNotFound, pass_context
+from markupsafe import Markup
 
 UPSTREAM = "admin/base.html"
 PATCHED = "admin/flask_admin_base_ja.html"
@@ -69,3 +71,25 @@ def install(app, theme_folder: str) -> None:
     app.jinja_env.loader = ChoiceLoader([loader, app.jinja_env.loader])
     for template in SERVED:
         loader.get_source(app.jinja_env, template)
+    app.jinja_env.globals["role_menu"] = role_menu
+
+
+@pass_context
+def role_menu(context, draw) -> Markup:
+    """The navbar's menu (``draw``: Flask-Admin's ``layout.menu`` macro), drawn once per role
+    and screen and kept for the app.
+
+    Flask-Admin draws it on every page, asking every screen whether the user may open it (an
+    access check and a url_for per entry, about a tenth of a ledger page). Whether a role may
+    open a screen is the matrix's answer (policy.matrix; an account awaiting approval cannot
+    sign in), so the menu depends on the role, the screen shown (its active entry) and the URL
+    prefix only. It is a list of links: each screen still checks access when opened.
+    """
+    from kyogikai.admin_views.base import current_role
+
+    key = (current_role(), context["admin_view"].endpoint, request.script_root)
+    menus = current_app.extensions.setdefault("kyogikai.role_menus", {})
+    menu = menus.get(key)
+    if menu is None:
+        menu = menus[key] = Markup(draw())  # nosec B704  # Flask-Admin's escaped macro output
+    return menu

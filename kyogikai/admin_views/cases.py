@@ -119,6 +119,10 @@ class _PageValues:
         return self._cell(("lead", name, case.ledger_values_are_own), lambda: (
             clipped(name) if agency else escape("―")) + self.own_mark(case))
 
+    def label(self, member) -> Markup:
+        """An enum's Japanese label (状況), translated once per page, not once per row."""
+        return self._cell(("label", member), lambda: escape(member.label) if member else "")
+
     def birth(self, birth) -> Markup:
         return self._cell(("birth", birth), lambda: birth_with_age(birth, self.today,
                                                                    compact=True))
@@ -131,9 +135,10 @@ class _PageValues:
 
 
 def _page() -> _PageValues:
-    if "ledger_page" not in g:
-        g.ledger_page = _PageValues()
-    return g.ledger_page
+    page = g.get("ledger_page")
+    if page is None:
+        page = g.ledger_page = _PageValues()
+    return page
 
 
 def _number(view, context, model, name):
@@ -208,6 +213,7 @@ class CaseView(SecureModelView):
         "number": _number,
         "woman": lambda v, c, m, n: name_with_furigana(m.woman),
         "birth": lambda v, c, m, n: _page().birth(m.woman.birth_date),
+        "status": lambda v, c, m, n: _page().label(m.status),
         "levels": lambda v, c, m, n: _page().levels(m),
         "current_lead_agency": lambda v, c, m, n: _page().lead(m),
         "last_review_on": _last_review,
@@ -221,6 +227,7 @@ class CaseView(SecureModelView):
     column_formatters_export = {
         **column_formatters,
         "number": lambda v, c, m, n: m.number,
+        "status": lambda v, c, m, n: str(m.status or ""),
         "levels": _plain_levels,
         "current_lead_agency": _plain_lead,
         "woman": lambda v, c, m, n: str(m.woman),

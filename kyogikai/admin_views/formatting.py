@@ -23,11 +23,17 @@ def wareki_or_blank(value) -> str:
     return format_wareki_with_western(value) if isinstance(value, date) else ""
 
 
+def safe(value) -> Markup:
+    """``value`` escaped; Markup is already safe HTML and passes as it is (escape would copy
+    it into a new Markup, a few thousand times on a list page)."""
+    return value if type(value) is Markup else escape(value)
+
+
 def html(template: str, *values) -> Markup:
     """A constant HTML ``template`` with its ``{}`` slots filled by ``values``, each escaped
     (Markup passes as it is): what Markup.format does, at a fraction of its cost with
     markupsafe's C escape and str.format (a 50-row list builds a few hundred cells)."""
-    return Markup(template.format(*map(escape, values)))  # nosec B704  # every value escaped
+    return Markup(template.format(*map(safe, values)))  # nosec B704  # every value escaped
 
 
 @lru_cache(maxsize=8192)

@@ -134,6 +134,7 @@ def hidden_address_matcher(user=None) -> KeyMatcher:
 def forget_matcher() -> None:
     if has_app_context():
         g.pop("hidden_address_matcher", None)
+        g.pop("masking_reader", None)  # it keeps the matcher it was given
 
 
 @event.listens_for(Session, "after_flush")
@@ -196,6 +197,17 @@ class Reader:
         if self.hides_field(record, name):
             return MASK
         return self.value(record, name, getattr(record, name, None))
+
+
+def request_reader() -> Reader:
+    """The signed-in user's Reader, decided once per request: a list asks for every cell."""
+    user = _user(None)
+    if not has_app_context():
+        return Reader(user)
+    reader = g.get("masking_reader")
+    if reader is None or reader.user is not user:
+        reader = g.masking_reader = Reader(user)
+    return reader
 
 
 def mask_free_text(text, user=None):
