@@ -134,13 +134,19 @@ def test_form1_of_a_year_comes_back_through_the_importer(year, app, login_as, ta
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Woman)) == 3
 
 
-def test_a_masked_address_comes_back_hidden_not_as_the_mask(app, login_as, target, tmp_path):
+@pytest.fixture
+def hidden_case(app):
+    """A case of a woman whose address is hidden (秘匿町9-8-7)."""
     with app.app_context():
         hidden = _woman("石田 秘子", "イシダ　ヒミコ", date(2000, 2, 29), street="秘匿町9-8-7",
                         address_hidden=True)
         db.session.add(Case(woman=hidden, received_on=date(2025, 6, 1),
                             status=CaseStatus.supporting))
         db.session.commit()
+
+
+@pytest.mark.usefixtures("hidden_case")
+def test_a_masked_address_comes_back_hidden_not_as_the_mask(app, login_as, target, tmp_path):
     data = login_as("supervisor").get(f"/admin/forms/form1/?fiscal_year={FY}&format=xlsx").data
     output = _import(target, tmp_path, data)
     assert "確認待ち" in output
@@ -148,4 +154,20 @@ def test_a_masked_address_comes_back_hidden_not_as_the_mask(app, login_as, targe
         woman = db.session.scalar(sa.select(Woman))
         assert MASK not in woman.address_line and "秘匿町" not in woman.address_line
         # 住所秘匿 is asked for, as a typed tick would be: a second coordinator confirms it.
+        assert woman.address_hidden_pending is SecrecyChange.set
+
+
+@pytest.mark.usefixtures("hidden_case")
+def test_a_coordinators_sheet_marks_a_hidden_address_and_it_comes_back_hidden(
+        app, login_as, target, tmp_path):
+    """A 調整担当者 may see a hidden address, so her 様式1 holds it, after 【住所秘匿】; imported,
+    the address is kept and 住所秘匿 is asked for again (never an ordinary address)."""
+    from kyogikai.policy.masking import HIDDEN_MARK
+
+    data = login_as("coordinator").get(f"/admin/forms/form1/?fiscal_year={FY}&format=xlsx").data
+    output = _import(target, tmp_path, data)
+    assert "確認待ち" in output
+    with target.app_context():
+        woman = db.session.scalar(sa.select(Woman))
+        assert "秘匿町9-8-7" in woman.address_line and HIDDEN_MARK not in woman.address_line
         assert woman.address_hidden_pending is SecrecyChange.set

@@ -595,12 +595,15 @@ class _Validator:
         if birth and received and birth > received:
             reasons.append(_("生年月日が相談受理年月日より後です"))
         # A 様式1 made for someone who may not see a hidden address holds the mask instead:
-        # the address is not known, and it is to be hidden.
-        masked = isinstance(values.get("address"), str) and masking.MASK in values["address"]
-        address = {} if masked else \
-            take("address", lambda v: split_address(_text(v, 500)) if v else {})
+        # the address is not known, and it is to be hidden. One made for a 調整担当者 holds it
+        # after the mark: it is kept, and it is to be hidden.
+        written = values.get("address")
+        masked = isinstance(written, str) and masking.MASK in written
+        marked = isinstance(written, str) and written.strip().startswith(masking.HIDDEN_MARK)
+        address = {} if masked else take("address", lambda v: split_address(_text(
+            v.strip().removeprefix(masking.HIDDEN_MARK) if marked else v, 500)) if v else {})
         postal = take("postal_code", _postal_code)
-        hidden = take("address_hidden", _flag) or masked
+        hidden = take("address_hidden", _flag) or masked or marked
         phone = take("phone", _phone)
         companions = take("companions", _companions) or []
         status = take("status", _status)

@@ -162,7 +162,7 @@ def _form1_row(case: Case, reviews, reader: masking.Reader, agencies: dict, rela
         furigana=reader.shown(woman, "furigana"),
         birth_date=birth,
         age=age_on(birth, reference_date) if birth and birth <= reference_date else None,
-        address=reader.shown(woman, "address_line") or "",
+        address=reader.address_on_paper(woman),
         companions=tuple(f"{reader.shown(c, 'name')}（{relationships[c.relationship_to_woman]}）"
                          for c in woman.companions),
         received_on=case.received_on,

@@ -34,6 +34,9 @@ from kyogikai.policy.matrix import DETAILS, allowed
 from kyogikai.policy.resources import FREE_TEXT, resource_of
 
 MASK = "＊＊＊（住所秘匿）"
+# Before a hidden address on a sheet for someone who may see it (様式1 of a 調整担当者): neither
+# the person holding the paper nor a later import of the file takes it for an ordinary address.
+HIDDEN_MARK = "【住所秘匿】"
 MASKED_NAMES = frozenset(ADDRESS_FIELDS) | {"address_line"}
 PLACEHOLDER = "（秘匿住所）"  # what people are asked to write instead of a hidden address
 
@@ -191,6 +194,14 @@ class Reader:
         if rule == FREE_TEXT or (rule is None and resource.personal):
             return self.free_text(value)
         return value
+
+    def address_on_paper(self, record) -> str:
+        """The one-line address for a printed or exported sheet: the mask, or, for someone who
+        may see a hidden one, the address after ``HIDDEN_MARK``."""
+        shown = self.shown(record, "address_line") or ""
+        if shown and shown != MASK and is_secret(record):
+            return f"{HIDDEN_MARK}{shown}"
+        return shown
 
     def shown(self, record, name: str):
         """See ``shown``."""
