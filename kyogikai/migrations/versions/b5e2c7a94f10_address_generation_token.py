@@ -1,7 +1,7 @@
 """address generation token
 
 Revision ID: b5e2c7a94f10
-Revises: 67b07a842488
+Revises: b7f3e9a1c2d4
 Create Date: 2026-12-06 15:10:00.000000
 
 Written by hand: the one-row table address_generation and the triggers on women and companions
@@ -16,7 +16,7 @@ from kyogikai.models.women import ADDRESS_GENERATION_DDL, ADDRESS_GENERATION_DRO
 
 # revision identifiers, used by Alembic.
 revision = 'b5e2c7a94f10'
-down_revision = '67b07a842488'
+down_revision = 'b7f3e9a1c2d4'
 branch_labels = None
 depends_on = None
 
