@@ -132,7 +132,7 @@ ROUTES = [route.value for route in ReferralRoute]
 def _index(name: str, alias: str, furigana: str) -> tuple[str, tuple[str, ...]]:
     """search_text and grams exactly as models/women.py computes them (cached: names repeat)."""
     parts = [p for p in (name, alias, furigana) if p]
-    return "|".join(fold(p) for p in parts), tuple(search_grams(" ".join(parts)))
+    return "|".join(fold(p) for p in parts), tuple(search_grams(*parts))
 
 
 def _insert(session: Session, table: sa.Table, rows: list[dict], timings: dict | None = None):

@@ -22,6 +22,7 @@ calls create_app itself. State that an extension keeps in memory across requests
 policy flags live on ``g``) would leak between tests and must be reset in ``app`` below.
 """
 
+import functools
 import os
 import re
 import shutil
@@ -48,8 +49,24 @@ CONCERNS = ["配偶者等からの暴力（DV）", "生活困窮", "住居の問
 
 
 def _pg_url_with_schema(schema: str) -> str:
+    """The schema first, then public: where pg_trgm is (the name search's trigram index)."""
+    _pg_trgm_in_public()
     joiner = "&" if "?" in PG_URL else "?"
-    return f"{PG_URL}{joiner}options=-csearch_path%3D{schema}"
+    return f"{PG_URL}{joiner}options=-csearch_path%3D{schema},public"
+
+
+@functools.cache
+def _pg_trgm_in_public() -> None:
+    """Once per run, as a deployment has it: in public, never in a test's own schema (dropped
+    with it while other runs use it). Where it cannot be created the search runs unindexed."""
+    engine = sa.create_engine(PG_URL)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public"))
+    except sa.exc.DBAPIError:
+        pass
+    finally:
+        engine.dispose()
 
 
 def _create_app(url: str, instance, **config):

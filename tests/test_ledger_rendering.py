@@ -41,12 +41,13 @@ def test_a_ledger_page_sends_at_most_six_statements_whatever_its_rows(app, login
 
 def test_the_agency_staff_page_sends_as_many_statements_for_many_rows(app, login_as, sample):
     client = login_as("agency_staff")
-    one = statements_sent(app, client, LEDGER)
     assert sample["case_number"] in client.get(LEDGER).get_data(as_text=True)
+    one = statements_sent(app, client, LEDGER)
     _add_cases(app, 30)  # out of her scope: her page shows the same rows
     more = statements_sent(app, client, LEDGER)
-    # One more than the coordinator's: the hidden addresses her cells are masked against.
-    assert len(one) == len(more) <= 7, more
+    # As many as the coordinator's: the matcher of the hidden addresses her cells are masked
+    # against is kept while no hidden address changes (tests/test_address_generation.py).
+    assert len(one) == len(more) <= 6, more
 
 
 def test_each_row_delete_button_deletes_that_row_only(app, login_as, sample):

@@ -10,6 +10,7 @@ from flask_migrate import downgrade, upgrade
 
 from kyogikai.app import create_app
 from kyogikai.models import Concern, db
+from kyogikai.models.base import include_object_on
 from tests.conftest import FAST_ARGON2, PG_URL, _pg_url_with_schema
 
 
@@ -39,7 +40,8 @@ def migrated_app(tmp_path):
 
 def test_models_and_migrations_agree(migrated_app):
     with db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(conn, opts={
+            "compare_type": True, "include_object": include_object_on(conn.dialect.name)})
         diff = compare_metadata(context, db.metadata)
     assert diff == []
 
@@ -187,3 +189,26 @@ def test_the_sealing_revision_seals_existing_totp_secrets(migrated_app):
     with db.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT totp_secret FROM users")).scalar_one() == secret
     upgrade()
+
+
+NAME_GRAMS = "5e0c1a7d2b94"
+
+
+def test_the_name_search_revision_keeps_grams_within_each_name(migrated_app):
+    """Before it: bigrams of the names run together (山田佐|藤花子 gave 佐藤). After it: the
+    grams of each name only, so a two-character term needs no confirmation."""
+    downgrade(revision=f"{NAME_GRAMS}-1")
+    with db.engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO women (id, name, furigana, alias, phone, note, search_text, "
+            "postal_code, prefecture, municipality, street, katagaki, address_hidden, version, "
+            "created_at, updated_at) VALUES (1, '山田 佐', 'ヤマダ', '藤 花子', '', '', "
+            "'山田佐|藤花子|ヤマダ', '', '', '', '', '', false, 1, CURRENT_TIMESTAMP, "
+            "CURRENT_TIMESTAMP)"))
+        conn.execute(sa.text("INSERT INTO name_search_grams (woman_id, gram) VALUES "
+                             "(1, '佐藤'), (1, 'ダ山'), (1, '山田'), (1, '山')"))
+    upgrade()
+    with db.engine.connect() as conn:
+        held = set(conn.execute(sa.text("SELECT gram FROM name_search_grams")).scalars())
+    assert held == {"山", "田", "佐", "山田", "田佐", "藤", "花", "子", "藤花", "花子",
+                    "ヤ", "マ", "ダ", "ヤマ", "マダ"}

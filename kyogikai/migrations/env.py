@@ -6,6 +6,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from kyogikai.models.base import include_object_on
+
 config = context.config
 # Keep the application's loggers (and pytest's) alive when Alembic configures its own.
 fileConfig(config.config_file_name, disable_existing_loggers=False)
@@ -53,6 +55,7 @@ def run_migrations_online():
             # pragma is ignored inside a transaction), then every reference is checked.
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
             connection.commit()
+        conf_args.setdefault("include_object", include_object_on(connection.dialect.name))
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
         with context.begin_transaction():
             context.run_migrations()

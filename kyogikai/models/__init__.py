@@ -29,6 +29,7 @@ from kyogikai.models.meetings import Meeting, MeetingCase, MeetingKind
 from kyogikai.models.notices import Notice, NoticeKind
 from kyogikai.models.reports import AnnualReport, BusinessPlan, PlanCostLine, ReportCostLine
 from kyogikai.models.women import (
+    AddressGeneration,
     Companion,
     Concern,
     NameSearchGram,
@@ -39,7 +40,8 @@ from kyogikai.models.women import (
 )
 
 __all__ = [
-    "Agency", "AgencyCategory", "AnnualReport", "ApprovalReason", "Attachment", "AuditAction",
+    "AddressGeneration", "Agency", "AgencyCategory", "AnnualReport", "ApprovalReason",
+    "Attachment", "AuditAction",
     "AuditEvent", "AuditOutcome", "BusinessPlan", "Case", "CaseReview", "CaseSerial", "CaseStatus",
     "Companion", "Concern", "Consent", "ConsentAgency", "ConsentMethod", "ConsentPurpose",
     "Council", "LabeledEnum", "Level", "LoginThrottle", "Meeting", "MeetingCase", "MeetingKind",

@@ -52,3 +52,14 @@ class VersionedMixin(TimestampMixin):
     @declared_attr.directive
     def __mapper_args__(cls) -> dict:
         return {"version_id_col": cls.__table__.c.version}
+
+
+def include_object_on(dialect_name: str):
+    """Alembic's include_object for a database of this dialect: an index the models create on
+    another dialect only (``Index.ddl_if(dialect=…)``) is not expected there."""
+
+    def include(obj, name, type_, reflected, compare_to) -> bool:
+        only_on = getattr(getattr(obj, "_ddl_if", None), "dialect", None)
+        return reflected or type_ != "index" or only_on in (None, dialect_name)
+
+    return include

@@ -5,6 +5,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
+    DDL,
     Boolean,
     Column,
     Date,
@@ -18,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from kyogikai.japanese.kana import bigrams, fold
+from kyogikai.japanese.kana import fold
 from kyogikai.models.base import VersionedMixin, db
 from kyogikai.models.enums import LabeledEnum, enum_type
 
@@ -165,18 +166,137 @@ def address_secret_clause(model):
 
 
 # The few hidden addresses are read on every page someone who sees masks opens: partial
-# indexes keep that a walk of those rows, not a scan of every woman.
+# indexes keep that a walk of those rows, not a scan of every woman. The home page counts the
+# requests waiting for a second coordinator: a walk of those few.
 for _model in (Woman, Companion):
     Index(f"ix_{_model.__tablename__}_address_secret", _model.id,
           sqlite_where=address_secret_clause(_model),
           postgresql_where=address_secret_clause(_model))
+    Index(f"ix_{_model.__tablename__}_secrecy_pending", _model.id,
+          sqlite_where=_model.address_hidden_pending.is_not(None),
+          postgresql_where=_model.address_hidden_pending.is_not(None))
+
+
+class AddressGeneration(db.Model):
+    """One row whose token the database changes, in the same transaction, with every change that
+    can change the hidden addresses (ADDRESS_GENERATION_DDL): a process may keep its 住所秘匿
+    matcher across requests while the token it was built under is still the one it reads.
+
+    A random token, not a counter: a rolled-back change or a restored backup never brings back
+    a token that labelled other addresses.
+    """
+
+    __tablename__ = "address_generation"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    token: Mapped[int] = mapped_column(sa.BigInteger)
+
+    def __str__(self) -> str:
+        return f"秘匿住所の世代 {self.token}"
+
+
+# Triggers, not ORM events: a bulk UPDATE, a hand-written statement, an import or a migration
+# changes the token as surely as a form does. Women count only while hidden (before or after
+# the change); any change to a companion counts (she may be hidden with her woman). The same
+# statements run in the Alembic revision that adds them; create_all (tests) runs them here.
+_WATCHED = (*ADDRESS_FIELDS, "address_hidden", "address_hidden_pending")
+_SECRET = "{row}.address_hidden OR {row}.address_hidden_pending IS NOT NULL"
+_WOMAN_SECRET = f"{_SECRET.format(row='OLD')} OR {_SECRET.format(row='NEW')}"
+_SQLITE_BUMP = ("BEGIN INSERT OR REPLACE INTO address_generation (id, token) "
+                "VALUES (1, random()); END")
+_PG_BUMP = "EXECUTE FUNCTION address_generation_bump()"
+_TRIGGERS = {  # name: (table, event, condition or None)
+    "address_generation_women_insert": ("women", "INSERT", _SECRET.format(row="NEW")),
+    "address_generation_women_update": ("women", f"UPDATE OF {', '.join(_WATCHED)}",
+                                        _WOMAN_SECRET),
+    "address_generation_women_delete": ("women", "DELETE", None),
+    "address_generation_companions_insert": ("companions", "INSERT", None),
+    "address_generation_companions_update": (
+        "companions", f"UPDATE OF {', '.join((*_WATCHED, 'woman_id'))}", None),
+    "address_generation_companions_delete": ("companions", "DELETE", None),
+}
+_PG_TRUNCATE = {"address_generation_women_truncate": "women",
+                "address_generation_companions_truncate": "companions"}
+
+
+def _when(condition, dialect):
+    if condition is None:
+        return ""
+    return f"WHEN {condition} " if dialect == "sqlite" else f"WHEN ({condition}) "
+
+
+ADDRESS_GENERATION_DDL = {
+    # A new token first (an upsert): a migration that has to create the triggers again (a batch
+    # rebuild of women drops them) runs these same statements, and whatever it changed while
+    # they were missing must not keep the old token.
+    "sqlite": [
+        "INSERT OR REPLACE INTO address_generation (id, token) VALUES (1, random())",
+        *(f"CREATE TRIGGER {name} AFTER {when} ON {table} {_when(condition, 'sqlite')}"
+          f"{_SQLITE_BUMP}" for name, (table, when, condition) in _TRIGGERS.items()),
+    ],
+    "postgresql": [
+        # random() has 52 random bits: enough that two tokens never meet by chance.
+        "INSERT INTO address_generation (id, token) "
+        "VALUES (1, floor(random() * 4503599627370496)::bigint) "
+        "ON CONFLICT (id) DO UPDATE SET token = EXCLUDED.token",
+        "CREATE OR REPLACE FUNCTION address_generation_bump() RETURNS trigger "
+        "LANGUAGE plpgsql AS $$ BEGIN "
+        "INSERT INTO address_generation (id, token) "
+        "VALUES (1, floor(random() * 4503599627370496)::bigint) "
+        "ON CONFLICT (id) DO UPDATE SET token = EXCLUDED.token; RETURN NULL; END $$",
+        *(f"CREATE TRIGGER {name} AFTER {when} ON {table} FOR EACH ROW "
+          f"{_when(condition, 'postgresql')}{_PG_BUMP}" for name, (table, when, condition) in _TRIGGERS.items()),
+        *(f"CREATE TRIGGER {name} AFTER TRUNCATE ON {table} "
+          f"FOR EACH STATEMENT {_PG_BUMP}"
+          for name, table in _PG_TRUNCATE.items()),
+    ],
+}
+ADDRESS_GENERATION_DROP = {
+    "sqlite": [f"DROP TRIGGER IF EXISTS {name}" for name in _TRIGGERS],
+    "postgresql": [
+        *(f"DROP TRIGGER IF EXISTS {name} ON {table}"
+          for name, (table, _when_, _condition) in _TRIGGERS.items()),
+        *(f"DROP TRIGGER IF EXISTS {name} ON {table}" for name, table in _PG_TRUNCATE.items()),
+        "DROP FUNCTION IF EXISTS address_generation_bump()",
+    ],
+}
+_NAMES = ", ".join(f"'{name}'" for name in (*_TRIGGERS, *_PG_TRUNCATE))
+# Whether every trigger is there and enabled: a batch migration that rebuilds a table under
+# SQLite drops its triggers, and a token no one keeps must not be trusted. Only this module's
+# constant trigger names are in the text.
+TRIGGERS_PRESENT = {
+    "sqlite": f"(SELECT count(*) FROM sqlite_master WHERE type = 'trigger' "  # nosec B608
+              f"AND name IN ({_NAMES})) = {len(_TRIGGERS)}",
+    "postgresql": f"(SELECT count(*) FROM pg_trigger WHERE tgname IN ({_NAMES}) "  # nosec B608
+                  "AND tgenabled <> 'D' AND tgrelid IN (to_regclass('women'), "
+                  f"to_regclass('companions'))) = {len(_TRIGGERS) + len(_PG_TRUNCATE)}",
+}
+
+
+
+@event.listens_for(db.metadata, "after_create")
+def _create_generation(target, connection, tables=(), **kw) -> None:
+    """After the whole metadata (the triggers need women and companions), when the table
+    itself was created in this call."""
+    if AddressGeneration.__table__ in tables:
+        for statement in ADDRESS_GENERATION_DDL.get(connection.dialect.name, []):
+            connection.execute(DDL(statement))
+
+
+def generation_token(dialect: str):
+    """SQL: the current token, NULL when a trigger that keeps it is missing or disabled (then
+    nothing may be cached across requests)."""
+    return (sa.select(AddressGeneration.token)
+            .where(AddressGeneration.id == 1, sa.text(TRIGGERS_PRESENT[dialect]))
+            .scalar_subquery())
 
 
 class NameSearchGram(db.Model):
-    """Unigrams and bigrams of each woman's folded names: an indexed lookup instead of a scan.
+    """Unigrams and bigrams of each of a woman's folded names (氏名, 通称, フリガナ), never across
+    two of them: an indexed lookup instead of a scan.
 
-    Most Japanese surnames are two kanji, so bigrams find them exactly; unigrams serve one-letter
-    queries. Candidates are confirmed against ``Woman.search_text``.
+    A one- or two-character term (most Japanese surnames are two kanji) is a gram itself, so the
+    rows holding it are exactly the women with it in one of her names: no confirmation needed.
     """
 
     __tablename__ = "name_search_grams"
@@ -191,19 +311,37 @@ class NameSearchGram(db.Model):
         return f"氏名索引「{self.gram}」"
 
 
-def search_grams(text: str) -> list[str]:
-    key = fold(text)
-    return list(dict.fromkeys([*key, *bigrams(text)]))
+TRIGRAM_OPCLASS = "gin_trgm_ops"
 
 
-def query_grams(term: str) -> list[str]:
-    """The grams a search term must all match: its bigrams, or the single character itself."""
-    key = fold(term)
-    return list(key) if len(key) == 1 else bigrams(term)
+def trigrams_usable(connection) -> bool:
+    """pg_trgm is installed where this connection finds it and indexes Japanese (a UTF-8
+    LC_CTYPE: under C it extracts no trigram from kana or kanji)."""
+    return bool(connection.exec_driver_sql(
+        "SELECT EXISTS (SELECT 1 FROM pg_opclass WHERE opcname = %(opclass)s"
+        " AND pg_opclass_is_visible(oid))", {"opclass": TRIGRAM_OPCLASS}).scalar()
+        and connection.exec_driver_sql("SELECT show_trgm('サトウ') <> '{}'").scalar())
 
 
-def _search_source(woman: Woman) -> str:
-    return " ".join(p for p in (woman.name, woman.alias, woman.furigana) if p)
+# PostgreSQL: a term of three characters or more is matched with LIKE on search_text, which
+# this trigram index serves (サトウ at 100,000 women: one posting list, not two bigram lists
+# grouped). Where pg_trgm is missing the same LIKE scans: the same rows, slower; the migration
+# refuses such a database (revision 5e0c1a7d2b94). fastupdate off: with GIN's pending list
+# (up to 4 MB of unsorted entries until a vacuum) the planner judged the index dearer than a
+# scan of every woman; women are added a few a day, each updating the index directly.
+Index("ix_women_search_text_trgm", Woman.search_text, postgresql_using="gin",
+      postgresql_ops={"search_text": TRIGRAM_OPCLASS},
+      postgresql_with={"fastupdate": "off"}).ddl_if(
+    dialect="postgresql", callable_=lambda ddl, target, bind, **kw: trigrams_usable(bind))
+
+
+def search_grams(*names: str) -> list[str]:
+    """The grams of each folded name: its characters and its bigrams, never across two names."""
+    grams = []
+    for name in names:
+        key = fold(name or "")
+        grams += [*key, *(key[i:i + 2] for i in range(len(key) - 1))]
+    return list(dict.fromkeys(grams))
 
 
 @event.listens_for(Session, "before_flush")
@@ -216,7 +354,7 @@ def _index_names(session: Session, flush_context, instances) -> None:
         if obj.search_text == text and obj.id is not None:
             continue
         obj.search_text = text
-        obj._pending_grams = search_grams(_search_source(obj))
+        obj._pending_grams = search_grams(obj.name, obj.alias, obj.furigana)
 
 
 @event.listens_for(Woman, "after_insert")
@@ -233,23 +371,28 @@ def _write_grams(mapper, connection, target: Woman) -> None:
 
 
 def name_matches(woman_id_column, term: str):
-    """A WHERE clause: the woman behind woman_id_column has every gram of term in her names.
+    """A WHERE clause: the woman behind woman_id_column has fold(term) within one of her names.
 
-    The gram lookup uses the (gram, woman_id) index; the folded ``search_text`` then confirms the
-    candidates, so 'アオキ' does not match 'アオ…キ' by accident.
+    One or two characters: the gram rows themselves (exact, see NameSearchGram). Longer, on
+    PostgreSQL: LIKE on ``search_text`` (the trigram index). Longer elsewhere: every bigram
+    through the (gram, woman_id) index, the candidates confirmed against ``search_text`` so that
+    'アオキ' does not match 'アオ…キ'. ``|`` separates the names in ``search_text``; a key
+    holding one takes the gram path, where it can never span two names.
     """
     key = fold(term)
-    grams = query_grams(term)
-    if not grams:
+    if not key:
         return sa.true()
     table = NameSearchGram.__table__
+    if len(key) <= 2:
+        return woman_id_column.in_(sa.select(table.c.woman_id).where(table.c.gram == key))
+    within_names = Woman.search_text.contains(key, autoescape=True)
+    if db.engine.dialect.name == "postgresql" and "|" not in key:
+        return woman_id_column.in_(sa.select(Woman.id).where(within_names))
+    grams = list(dict.fromkeys(key[i:i + 2] for i in range(len(key) - 1)))
     candidates = (
         sa.select(table.c.woman_id)
         .where(table.c.gram.in_(grams))
         .group_by(table.c.woman_id)
         .having(sa.func.count(sa.distinct(table.c.gram)) == len(grams))
     )
-    confirmed = sa.select(Woman.id).where(
-        Woman.id.in_(candidates), Woman.search_text.contains(key, autoescape=True)
-    )
-    return woman_id_column.in_(confirmed)
+    return woman_id_column.in_(sa.select(Woman.id).where(Woman.id.in_(candidates), within_names))

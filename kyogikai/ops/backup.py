@@ -309,6 +309,7 @@ def restore_backup(path: Path, key: bytes | None) -> Manifest:
         if engine.dialect.name == "sqlite":
             _restore_sqlite(work / SQLITE_MEMBER, Path(engine.url.database))
         else:
+            _pg_trgm(engine)
             args, env = _pg_args(engine.url)
             _run(["pg_restore", *args, "--no-owner", "--no-privileges", "--exit-on-error",
                   "--single-transaction", f"--schema={manifest.data['schema']}",
@@ -321,6 +322,17 @@ def restore_backup(path: Path, key: bytes | None) -> Manifest:
     if counts != manifest.tables:
         raise BackupError("復元後の行数がマニフェストと一致しません。データベースを確認してください。")
     return manifest
+
+
+def _pg_trgm(engine) -> None:
+    """The name search's trigram index names pg_trgm's operator class in public (revision
+    5e0c1a7d2b94); a dump of the panel's schema does not carry the extension."""
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
+    except sa.exc.DBAPIError as error:
+        raise BackupError("復元先のデータベースに拡張 pg_trgm を作成できません（氏名検索の索引に"
+                          f"必要です）: {error.orig}") from None
 
 
 def _require_empty(engine, manifest: Manifest) -> None:

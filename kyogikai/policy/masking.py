@@ -24,12 +24,13 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import event, inspect, select, union_all
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import TextClause
 
 from kyogikai.japanese.address import KeyMatcher, address_keys
 from kyogikai.models import AuditAction, AuditOutcome, Companion, SecrecyChange, Woman, db
 from kyogikai.models.base import utcnow
 from kyogikai.models.women import ADDRESS_FIELDS, AddressMixin, address_secret_clause
-from kyogikai.policy import audit
+from kyogikai.policy import audit, request_values
 from kyogikai.policy.matrix import DETAILS, allowed
 from kyogikai.policy.resources import FREE_TEXT, resource_of
 
@@ -114,29 +115,60 @@ def _matcher(keys: frozenset) -> KeyMatcher:
 
 
 _NOTHING = KeyMatcher(())
+_MISSING = object()
+# Per process and database: (the generation token read before the addresses, their matcher).
+_kept: dict[str, tuple[int, KeyMatcher]] = {}
+
+
+def _generation():
+    """The hidden addresses' token, as loaded with the user (policy.request_values) or read now.
+
+    Always read *before* the addresses it will label: a change committed in between then makes
+    the label older than the addresses, so the next request reads them again; never the other
+    way round, which would keep old addresses under a new token.
+    """
+    token = g.get("address_generation", _MISSING) if has_app_context() else _MISSING
+    if token is _MISSING:
+        with db.session.no_autoflush:
+            token = db.session.scalar(select(request_values.generation_column()))
+        if has_app_context():
+            g.address_generation = token
+    return token
 
 
 def hidden_address_matcher(user=None) -> KeyMatcher:
     """One matcher over every hidden address ``user`` may not see (none for a coordinator).
 
-    Built once per request (kept in ``g``, dropped when a flush touches an address); the keys
-    of each address and the compiled matcher are cached across requests by their content, so
-    the per-request cost is one query of the hidden addresses.
+    Kept for the request in ``g`` (dropped when the request itself writes an address) and per
+    process while the database's generation token (models.women.AddressGeneration, changed by
+    triggers in the same transaction as any change to a hidden address) is the one it was built
+    under; no token (a trigger missing) means no keeping. The keys of each address and the
+    compiled matcher are cached by content as well.
     """
     if may_see_hidden(user):
         return _NOTHING
     if has_app_context() and "hidden_address_matcher" in g:
         return g.hidden_address_matcher
-    keys = frozenset().union(*(_keys(*row) for row in _hidden_addresses()))
-    matcher = _matcher(keys) if keys else _NOTHING
+    token = _generation()
+    database = str(db.engine.url)
+    kept = _kept.get(database)
+    if token is not None and kept is not None and kept[0] == token:
+        matcher = kept[1]
+    else:
+        keys = frozenset().union(*(_keys(*row) for row in _hidden_addresses()))
+        matcher = _matcher(keys) if keys else _NOTHING
+        if token is not None:
+            _kept[database] = (token, matcher)
     if has_app_context():
         g.hidden_address_matcher = matcher
     return matcher
 
 
 def forget_matcher() -> None:
+    """After the request's own change: read the token (now its own) and the addresses again."""
     if has_app_context():
         g.pop("hidden_address_matcher", None)
+        g.pop("address_generation", None)
         g.pop("masking_reader", None)  # it keeps the matcher it was given
 
 
@@ -145,6 +177,22 @@ def _addresses_changed(session, flush_context) -> None:
     if any(isinstance(obj, AddressMixin) for obj in (*session.new, *session.dirty,
                                                      *session.deleted)):
         forget_matcher()
+
+
+_ADDRESS_TABLES = frozenset({Woman.__tablename__, Companion.__tablename__})
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _addresses_written(state) -> None:
+    """A bulk or hand-written statement through the session that may write an address: the
+    triggers change the token; this request forgets what it read before. A statement whose
+    table cannot be told (text) counts as one that does."""
+    if isinstance(state.statement, TextClause):
+        forget_matcher()
+    elif state.is_insert or state.is_update or state.is_delete:
+        name = getattr(getattr(state.statement, "table", None), "name", None)
+        if name is None or name in _ADDRESS_TABLES:
+            forget_matcher()
 
 
 # ---------------------------------------------------------------- display

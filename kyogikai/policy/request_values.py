@@ -1,7 +1,8 @@
 """Values every page reads besides the user, loaded with the user in one statement.
 
 The navbar shows the unread notices of the person signed in; the ledger and the home page need
-the council's review interval. The user loader (policy.sessions) fetches both in the statement
+the council's review interval; masking needs the hidden addresses' generation token (read before
+the addresses it labels, see policy.masking). The user loader (policy.sessions) fetches both in the statement
 that loads the user, and keeps them in ``g`` for the rest of the request: two statements fewer
 on every page. A flush or an UPDATE/DELETE that touches a notice or the council drops them, so
 a page never shows a value older than the request's own changes.
@@ -11,10 +12,11 @@ from flask import g, has_app_context
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from kyogikai.models import Council, Notice
+from kyogikai.models import Council, Notice, db
 from kyogikai.models.council import DEFAULT_REVIEW_INTERVAL_MONTHS
+from kyogikai.models.women import generation_token
 
-KEYS = ("unread_notices", "review_interval")
+KEYS = ("unread_notices", "review_interval", "address_generation")
 
 
 def unread_column(user_id_column):
@@ -30,9 +32,16 @@ def interval_column():
             .scalar_subquery())
 
 
-def remember(user_id: int, unread: int | None, interval: int | None) -> None:
+def generation_column():
+    """SQL: the hidden addresses' generation token (NULL: not to be trusted, see models.women)."""
+    return generation_token(db.engine.dialect.name)
+
+
+def remember(user_id: int, unread: int | None, interval: int | None,
+             generation: int | None) -> None:
     g.unread_notices = (user_id, unread or 0)
     g.review_interval = interval or DEFAULT_REVIEW_INTERVAL_MONTHS
+    g.address_generation = generation
 
 
 def unread_notices(user_id: int) -> int | None:

@@ -8,9 +8,11 @@ model, is empty for a scoped user (deny by default).
 """
 
 from datetime import date
+from functools import lru_cache
 
 from flask_login import current_user
 from sqlalchemy import Select, and_, exists, false, or_, select, true, union
+from sqlalchemy.orm import aliased
 
 from kyogikai.models import Case, Consent, MeetingCase, Role, RoleAssignment, db
 from kyogikai.models.cases import held_on_clause
@@ -34,18 +36,41 @@ def is_scoped(user) -> bool:
     return user.role is Role.agency_staff
 
 
+def _valid_on(consent, day: date):
+    """SQL: ``consent`` (the model or an alias) obtained by ``day``, not expired nor withdrawn."""
+    return and_(consent.obtained_on <= day,
+                or_(consent.valid_until.is_(None), consent.valid_until >= day),
+                or_(consent.withdrawn_on.is_(None), consent.withdrawn_on > day))
+
+
+def _names(consent, agency_id: int, day: date):
+    """SQL: ``consent`` names the agency, not withdrawn for it alone by ``day``. Correlated to
+    that consent row only, whatever else the enclosing query lists."""
+    named = consent_agencies.alias()
+    return (exists().where(named.c.consent_id == consent.id, named.c.agency_id == agency_id,
+                           or_(named.c.withdrawn_on.is_(None), named.c.withdrawn_on > day))
+            .correlate(consent))
+
+
 def consent_covers(woman_id_column, agency_id: int, day: date):
     """A consent of that woman, valid on ``day``, names the agency and was not withdrawn for it
-    (as a whole or for that agency alone) by then."""
-    return exists().where(
-        Consent.woman_id == woman_id_column,
-        Consent.obtained_on <= day,
-        or_(Consent.valid_until.is_(None), Consent.valid_until >= day),
-        or_(Consent.withdrawn_on.is_(None), Consent.withdrawn_on > day),
-        consent_agencies.c.consent_id == Consent.id,
-        consent_agencies.c.agency_id == agency_id,
-        or_(consent_agencies.c.withdrawn_on.is_(None), consent_agencies.c.withdrawn_on > day),
-    )
+    (as a whole or for that agency alone) by then.
+
+    ``woman_id IN (the women of the agency's covering consents)``: uncorrelated (an alias,
+    ``correlate(None)``), so the database reads the agency's consents once per query instead
+    of once per row, and the subquery can never be tied to a consent the enclosing query lists.
+    """
+    consent = aliased(Consent)
+    covering = (select(consent.woman_id).where(_valid_on(consent, day),
+                                               _names(consent, agency_id, day))
+                .correlate(None))
+    return woman_id_column.in_(covering)
+
+
+def consent_names_agency(agency_id: int, day: date, consent=Consent):
+    """SQL: this consent row itself is valid on ``day`` and names the agency (the 本人同意
+    list of an agency user: her consents, never another agency's of the same woman)."""
+    return and_(_valid_on(consent, day), _names(consent, agency_id, day))
 
 
 def visible_case_ids(user, day: date | None = None):
@@ -54,8 +79,14 @@ def visible_case_ids(user, day: date | None = None):
     Starts from the agency's own rows (role assignments, meeting attendance: both indexed by
     agency), so the cost follows the agency's caseload, not the size of the ledger.
     """
-    day = day or date.today()
-    agency_id = user.agency_id
+    return _visible_case_ids(user.agency_id, day or date.today())
+
+
+@lru_cache(maxsize=256)
+def _visible_case_ids(agency_id: int | None, day: date):
+    """Built once per agency and day: SQL constructs are immutable, and building this one
+    (an aliased consent, two unions) cost more than running it. Everything it depends on is
+    in the key."""
     if agency_id is None:
         return select(Case.id).where(false())
     holds_role = select(RoleAssignment.case_id).where(
@@ -83,9 +114,8 @@ def _rule_clause(resource, user, day):
     if isinstance(rule, ViaWoman):
         return getattr(model, rule.column).in_(visible_woman_ids(user, day))
     if isinstance(rule, ConsentNamingAgency):
-        column = getattr(model, rule.column)
-        return and_(column.in_(visible_woman_ids(user, day)),
-                    consent_covers(column, user.agency_id, day))
+        return and_(getattr(model, rule.column).in_(visible_woman_ids(user, day)),
+                    consent_names_agency(user.agency_id, day, model))
     if isinstance(rule, Through):
         other = RESOURCES[rule.resource]
         visible = select(other.model.id).where(_rule_clause(other, user, day))
