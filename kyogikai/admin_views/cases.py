@@ -244,8 +244,7 @@ class CaseView(SecureModelView):
         "current_urgency",
         DateGreaterFilter(Case.received_on, _l("相談受理年月日（この日より後）")),
         DateSmallerFilter(Case.received_on, _l("相談受理年月日（この日より前）")),
-        FiscalYearFilter(Case.fiscal_year, _l("年度"), first_year_column=Case.fiscal_year,
-                         resource="case"),
+        FiscalYearFilter(Case.fiscal_year, _l("年度"), first_year=scoping.first_case_year),
         OVERDUE,
     )
     name_search_column = "woman_id"

@@ -44,20 +44,18 @@ def year_label(fy: int) -> str:
 
 
 class FiscalYearFilter(BaseSQLAFilter):
-    """年度 (April–March) on an indexed integer column, offered from the oldest year among the
-    records the user may see to this one (an agency user is not told of older years)."""
+    """年度 (April–March) on an indexed integer column, offered from ``first_year()`` (the oldest
+    year among the records the user may see) to this one."""
 
-    def __init__(self, column, name, first_year_column, resource: str):
-        self.first_year_column = first_year_column
-        self.resource = resource
+    def __init__(self, column, name, first_year):
+        self.first_year = first_year
         super().__init__(column, name, options=self.year_options)
 
     def year_options(self):
         if not has_app_context():
             return []
         current = fiscal_year(date.today())
-        first = db.session.scalar(scoping.scope(select(func.min(self.first_year_column)),
-                                                self.resource)) or current
+        first = self.first_year() or current
         return [(str(fy), year_label(fy)) for fy in range(max(current, first), first - 1, -1)]
 
     def validate(self, value):
