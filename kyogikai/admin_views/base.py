@@ -655,12 +655,17 @@ class SecureModelView(PolicyMixin, ModelView):
 
     def _order_by(self, query, joins, sort_joins, sort_field, sort_desc):
         """Sort through a required many-to-one (a case's woman) with an inner join: the same
-        rows, but the database can then walk the sort column's index instead of sorting all."""
+        rows, but the database can then walk the sort column's index instead of sorting all.
+        Ties go by the joined record's id first (then ours, ``_apply_sorting``): the order an
+        index on the sort column already has, so SQLite needs no temporary B-tree."""
         if sort_field is None or not sort_joins or not all(map(_required, sort_joins)):
             return super()._order_by(query, joins, sort_joins, sort_field, sort_desc)
         query, joins, alias = self._apply_path_joins(query, joins, sort_joins, inner_join=True)
-        column = sort_field if alias is None else getattr(alias, sort_field.key)
-        return query.order_by(column.desc() if sort_desc else column), joins
+        joined = sort_field.class_ if alias is None else alias
+        column = getattr(joined, sort_field.key)
+        tie = getattr(joined, inspect(sort_field.class_).primary_key[0].key)
+        return query.order_by(*((column.desc(), tie.desc()) if sort_desc else (column, tie))
+                              ), joins
 
     def get_count_query(self):
         """count(*), not Flask-Admin's count(?) with a bound '*', which SQLite runs far slower."""
