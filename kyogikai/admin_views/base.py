@@ -592,7 +592,8 @@ class SecureModelView(PolicyMixin, ModelView):
     form_edit_columns: tuple | None = None
 
     def get_query(self):
-        return scoping.scope(super().get_query().options(*self.list_query_options), self.resource)
+        return scoping.scope(super().get_query().options(*self.list_query_options), self.resource,
+                             listing=True)
 
     def get_edit_form(self):
         """The edit form, with the record's version carried in a hidden field."""
@@ -669,7 +670,8 @@ class SecureModelView(PolicyMixin, ModelView):
 
     def get_count_query(self):
         """count(*), not Flask-Admin's count(?) with a bound '*', which SQLite runs far slower."""
-        return scoping.scope(db.session.query(func.count()).select_from(self.model), self.resource)
+        return scoping.scope(db.session.query(func.count()).select_from(self.model), self.resource,
+                             listing=True)
 
     def list_url(self, *conditions) -> str:
         """This list filtered by ``(filter, value)`` pairs — a filter object of

@@ -102,17 +102,18 @@ def visible_case_ids(user, day: date | None = None):
     return _visible_case_ids(user.agency_id, day or date.today())
 
 
-def visible_case(case_id_column, user, day: date | None = None):
+def visible_case(case_id_column, user, day: date | None = None, listing: bool = False):
     """SQL: the case id in ``case_id_column`` is one the agency user may see on ``day``.
 
     In a request the rule runs once and its answer is kept for the rest of the request (see
     ``visible_cases``); elsewhere (commands, exports run in a shell) it is the rule itself.
+    ``listing``: the statement lists or counts her whole scope (see ``_among``).
     """
     day = day or date.today()
     kept = visible_cases(user, day)
     if kept is None:
         return case_id_column.in_(visible_case_ids(user, day))
-    return _among(case_id_column, kept)
+    return _among(case_id_column, kept, listing)
 
 
 class VisibleCases(NamedTuple):
@@ -148,20 +149,24 @@ def _postgresql() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
-def _among(column, kept: VisibleCases):
+def _among(column, kept: VisibleCases, listing: bool):
     """SQL: ``column`` is one of the kept ids, sent as one text value (an agency's caseload
     would overflow SQLite's bound parameters one id each; a list would be converted id by id
-    for every statement).
+    for every statement). SQLite reads a JSON array.
 
-    On PostgreSQL ``= ANY(array)``: the planner sees the array's length and hashes it, so a
-    page of 50 walks the sort column's index (0.5 ms for 5,104 ids at 100k cases) where
-    ``IN (SELECT unnest(…))`` joined and sorted all of them (26 ms). The value is untyped, so
-    the driver sends it as "unknown" and PostgreSQL reads it as the array itself, a constant
-    the planner sees; typed as text it would be converted row by row (200 ms). SQLite reads a
-    JSON array.
+    PostgreSQL gets an array, untyped, so the driver sends it as "unknown" and the server reads
+    it as the array itself, a constant the planner sees (typed as text it was converted row by
+    row: 200 ms). How it is tested depends on the statement (5,104 ids at 100k cases):
+    * ``listing`` (a list page's rows and count): ``= ANY(array)``. The planner knows the
+      array's length, so a page of 50 walks the sort column's index (0.5 ms) where
+      ``IN (SELECT unnest(…))`` joined and sorted all of them (26 ms).
+    * any other statement (a record, its history, a picker): ``IN (SELECT unnest(…))``, which
+      plans in 0.1 ms where ``= ANY`` estimates each element of the array (1–2 ms a statement,
+      ten statements on her case page).
     """
     if _postgresql():
-        return column == any_(cast(literal(kept.wire, NullType()), ARRAY(Integer)))
+        ids = cast(literal(kept.wire, NullType()), ARRAY(Integer))
+        return column == any_(ids) if listing else column.in_(select(func.unnest(ids)))
     return column.in_(select(func.json_each(kept.wire).table_valued("value").c.value))
 
 
@@ -212,11 +217,11 @@ def _visible_case_ids(agency_id: int | None, day: date):
                                  consent_covers(Case.woman_id, agency_id, day))
 
 
-def visible_woman_ids(user, day: date | None = None):
-    return select(Case.woman_id).where(visible_case(Case.id, user, day))
+def visible_woman_ids(user, day: date | None = None, listing: bool = False):
+    return select(Case.woman_id).where(visible_case(Case.id, user, day, listing))
 
 
-def _rule_clause(resource, user, day):
+def _rule_clause(resource, user, day, listing=False):
     """The WHERE clause of a declared scope rule for an agency user (see policy.resources)."""
     rule, model = resource.scope, resource.model
     if isinstance(rule, EveryRow):
@@ -224,30 +229,32 @@ def _rule_clause(resource, user, day):
     if user.agency_id is None:
         return false()
     if isinstance(rule, ViaCase):
-        return visible_case(getattr(model, rule.column), user, day)
+        return visible_case(getattr(model, rule.column), user, day, listing)
     if isinstance(rule, ViaWoman):
-        return getattr(model, rule.column).in_(visible_woman_ids(user, day))
+        return getattr(model, rule.column).in_(visible_woman_ids(user, day, listing))
     if isinstance(rule, ConsentNamingAgency):
-        return and_(getattr(model, rule.column).in_(visible_woman_ids(user, day)),
+        return and_(getattr(model, rule.column).in_(visible_woman_ids(user, day, listing)),
                     consent_names_agency(user.agency_id, day, model))
     if isinstance(rule, Through):
         other = RESOURCES[rule.resource]
-        visible = select(other.model.id).where(_rule_clause(other, user, day))
+        visible = select(other.model.id).where(_rule_clause(other, user, day, listing))
         return getattr(model, rule.column).in_(visible)
     if isinstance(rule, AttendedMeeting):
         return exists().where(meeting_agencies.c.meeting_id == model.id,
                               meeting_agencies.c.agency_id == user.agency_id)
     if isinstance(rule, LikeItsRecord):
         return or_(*(getattr(model, column).in_(
-            select(RESOURCES[owner].model.id).where(scope_clause(owner, user, day)))
+            select(RESOURCES[owner].model.id).where(scope_clause(owner, user, day, listing)))
             for column, owner in rule.owners.items()))
     return false()
 
 
-def scope_clause(resource: str, user=None, day: date | None = None):
+def scope_clause(resource: str, user=None, day: date | None = None, listing: bool = False):
     """The WHERE clause for ``resource`` as ``user`` may see it (TRUE when unrestricted).
 
     Deny by default: no user, an undeclared resource or one without a scope rule → no rows.
+    ``listing``: the statement lists or counts the whole scope (a list page); the same rows,
+    planned for that (``_among``).
     """
     user = user if user is not None else current_user
     declared = RESOURCES.get(resource)
@@ -259,12 +266,12 @@ def scope_clause(resource: str, user=None, day: date | None = None):
         return true()
     if declared.scope is None or declared.model is None:
         return false()
-    return _rule_clause(declared, user, day or date.today())
+    return _rule_clause(declared, user, day or date.today(), listing)
 
 
-def scope(query, resource: str, user=None, day: date | None = None):
+def scope(query, resource: str, user=None, day: date | None = None, listing: bool = False):
     """Filter a query (ORM Query or 2.0 Select) of ``resource`` rows to what the user may see."""
-    clause = scope_clause(resource, user, day)
+    clause = scope_clause(resource, user, day, listing)
     return query.where(clause) if isinstance(query, Select) else query.filter(clause)
 
 
