@@ -407,6 +407,30 @@ def statements_sent(app, client, url: str) -> list[str]:
     return sent
 
 
+def sqlite_plan(app, client, url: str, marker: str) -> str:
+    """SQLite's EXPLAIN QUERY PLAN of the statement containing ``marker`` that one GET of
+    ``url`` sends, with its parameters: a rule about an index is checked by the plan, not a
+    timing. Skips on PostgreSQL, whose plans depend on statistics."""
+    if app.config["SQLALCHEMY_DATABASE_URI"].split(":")[0] != "sqlite":
+        pytest.skip("SQLite's plan; PostgreSQL plans by its statistics")
+    sent = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        sent.append((statement, parameters))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+    statement, parameters = next((s, p) for s, p in sent if marker in s)
+    with app.app_context(), db.engine.connect() as connection:
+        return " / ".join(row[-1] for row in connection.exec_driver_sql(
+            f"EXPLAIN QUERY PLAN {statement}", parameters))
+
+
 def user_by_login(login: str) -> User:
     return db.session.scalar(sa.select(User).where(User.login == login))
 

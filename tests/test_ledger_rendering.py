@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from kyogikai.models import Agency, AgencyCategory, Case, Woman, db
 from kyogikai.policy.masking import MASK
-from tests.conftest import CSRF_RE, statements_sent
+from tests.conftest import CSRF_RE, sqlite_plan, statements_sent
 
 LEDGER = "/admin/case/?page_size=100"
 DELETE_FORM_RE = re.compile(
@@ -131,24 +131,6 @@ def test_the_rows_built_in_python_are_flask_admins_rows(app, login_as, sample, r
 def test_sorting_by_furigana_walks_her_index_on_sqlite(app, login_as, sample):
     """氏名 sorts through the woman: ties go by her id, then the case's, the order her furigana
     index already has, so SQLite walks it instead of sorting every case (222 ms at 100,000
-    cases when the case's id alone broke ties). A plan, not a timing."""
-    if app.config["SQLALCHEMY_DATABASE_URI"].split(":")[0] != "sqlite":
-        pytest.skip("SQLite's plan; PostgreSQL sorts the same query with an incremental sort")
-    client = login_as("coordinator")
-    sent = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        sent.append((statement, parameters))
-
-    with app.app_context():
-        engine = db.engine
-    sa.event.listen(engine, "before_cursor_execute", before)
-    try:
-        assert client.get("/admin/case/?sort=1").status_code == 200
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", before)
-    statement, parameters = next((s, p) for s, p in sent if "ORDER BY women" in s)
-    with app.app_context(), db.engine.connect() as connection:
-        plan = " / ".join(row[-1] for row in connection.exec_driver_sql(
-            f"EXPLAIN QUERY PLAN {statement}", parameters))
+    cases when the case's id alone broke ties)."""
+    plan = sqlite_plan(app, login_as("coordinator"), "/admin/case/?sort=1", "ORDER BY women")
     assert "ix_women_furigana" in plan and "TEMP B-TREE" not in plan, plan

@@ -18,15 +18,13 @@ from kyogikai.admin_views.consent import NEEDS_RENEWAL
 from kyogikai.admin_views.filters import year_label
 from kyogikai.admin_views.meetings import FISCAL_YEAR, UPCOMING
 from kyogikai.japanese.fiscal import fiscal_year, fiscal_year_range
-from kyogikai.models import Case, CaseStatus, Companion, Consent, Meeting, MeetingKind, Woman, db
-from kyogikai.models.cases import ENDED_STATUSES, overdue_clause
+from kyogikai.models import Case, Companion, Consent, Meeting, MeetingKind, Woman, db
+from kyogikai.models.cases import OPEN_STATUSES, overdue_clause
 from kyogikai.models.consent import needs_renewal_clause
 from kyogikai.models.council import review_interval_months
 from kyogikai.models.meetings import upcoming_clause
 from kyogikai.policy import accounts, notices, scoping
 from kyogikai.policy.matrix import LIST, allowed
-
-OPEN_STATUSES = [status for status in CaseStatus if status not in ENDED_STATUSES]
 
 
 class HomeView(PolicyMixin, AdminIndexView):
