@@ -5,15 +5,20 @@
   the same columns, 50 rows per page, no policy, no masking, no audit).
 * **plain**: a hand-written Jinja page of the same 50 rows and columns (``/bench-plain/``): one
   query, one small compiled template, nothing else.
+* **stock_staff** and **plain_staff**: the same two, showing the rows the bench's 関係機関担当者
+  may see (``/bench-stock-staff/case/``, ``/bench-plain-staff/``): her scope rule
+  (``scoping.visible_case_ids``) added to each query, as a developer would add it to a stock
+  view or a hand-written page. Her agency is looked up once; no login, policy, masking or audit.
 
 Neither is part of the app: they are registered on the bench's app object only. They also give
 the agency staff's scoped ledger an account to sign in with (``add_agency_staff``).
 """
 
 from datetime import date
+from types import SimpleNamespace
 
 import sqlalchemy as sa
-from flask import Response
+from flask import Response, current_app
 from flask_admin import Admin
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.theme import Bootstrap4Theme
@@ -23,10 +28,13 @@ from kyogikai.japanese.age import age_on
 from kyogikai.japanese.wareki import format_wareki
 from kyogikai.models import Case, Role, RoleAssignment, RoleFunction, User, db
 from kyogikai.models.consent import Consent, ConsentMethod, ConsentPurpose, consent_agencies
+from kyogikai.policy import scoping
 from kyogikai.policy.authentication import hash_password
 
 STOCK = "/bench-stock/case/"
 PLAIN = "/bench-plain/"
+STOCK_STAFF = "/bench-stock-staff/case/"
+PLAIN_STAFF = "/bench-plain-staff/"
 STAFF_LOGIN = "bench-agency-staff"
 
 PLAIN_TEMPLATE = """<!doctype html>
@@ -59,22 +67,46 @@ class StockCaseView(ModelView):
     page_size = 50
 
 
+def _staff_scope():
+    """The bench's agency staff's scope rule, as SQL (her agency read once per app)."""
+    kept = current_app.extensions
+    if "bench.staff" not in kept:
+        kept["bench.staff"] = SimpleNamespace(agency_id=db.session.scalar(
+            sa.select(User.agency_id).where(User.login == STAFF_LOGIN)))
+    return Case.id.in_(scoping.visible_case_ids(kept["bench.staff"]))
+
+
+class StockStaffCaseView(StockCaseView):
+    """The stock view of the rows the agency staff may see: her scope on its two queries."""
+
+    def get_query(self):
+        return super().get_query().filter(_staff_scope())
+
+    def get_count_query(self):
+        return super().get_count_query().filter(_staff_scope())
+
+
 def install(app) -> None:
     """Register both baselines on this app object (never on the app the panel serves)."""
     stock = Admin(app, name="stock", url="/bench-stock", endpoint="bench_stock",
                   theme=Bootstrap4Theme())
     stock.add_view(StockCaseView(Case, db.session, endpoint="bench_stock_case",
                                  url="/bench-stock/case"))
+    stock_staff = Admin(app, name="stock_staff", url="/bench-stock-staff",
+                        endpoint="bench_stock_staff", theme=Bootstrap4Theme())
+    stock_staff.add_view(StockStaffCaseView(Case, db.session, endpoint="bench_stock_staff_case",
+                                            url="/bench-stock-staff/case"))
     template = app.jinja_env.from_string(PLAIN_TEMPLATE)  # compiled once, as a file would be
 
-    def plain():
+    def page(*where):
         rows = db.session.scalars(
             sa.select(Case).options(joinedload(Case.woman), joinedload(Case.current_lead_agency))
-            .order_by(Case.received_on.desc()).limit(50)).all()
+            .where(*where).order_by(Case.received_on.desc()).limit(50)).all()
         return Response(template.render(rows=rows, today=date.today(), wareki=format_wareki,
                                         age=age_on), mimetype="text/html")
 
-    app.add_url_rule(PLAIN, "bench_plain", plain)
+    app.add_url_rule(PLAIN, "bench_plain", page)
+    app.add_url_rule(PLAIN_STAFF, "bench_plain_staff", lambda: page(_staff_scope()))
 
 
 def add_agency_staff(session, password: str) -> dict:
