@@ -390,29 +390,9 @@ def post_form(client, form_url: str, data: dict, target: str | None = None):
     return client.post(target or form_url, data={**hidden, **data})
 
 
-def statements_sent(app, client, url: str) -> list[str]:
-    """The SQL statements one GET of ``url`` sends (it must answer 200)."""
-    sent = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        sent.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
-    return sent
-
-
-def sqlite_plan(app, client, url: str, marker: str) -> str:
-    """SQLite's EXPLAIN QUERY PLAN of the statement containing ``marker`` that one GET of
-    ``url`` sends, with its parameters: a rule about an index is checked by the plan, not a
-    timing. Skips on PostgreSQL, whose plans depend on statistics."""
-    if app.config["SQLALCHEMY_DATABASE_URI"].split(":")[0] != "sqlite":
-        pytest.skip("SQLite's plan; PostgreSQL plans by its statistics")
+def _sent_with_parameters(app, client, url: str) -> list[tuple]:
+    """(statement, parameters) of each SQL statement one GET of ``url`` sends (it must answer
+    200)."""
     sent = []
 
     def before(conn, cursor, statement, parameters, context, executemany):
@@ -425,7 +405,22 @@ def sqlite_plan(app, client, url: str, marker: str) -> str:
         assert client.get(url).status_code == 200
     finally:
         event.remove(engine, "before_cursor_execute", before)
-    statement, parameters = next((s, p) for s, p in sent if marker in s)
+    return sent
+
+
+def statements_sent(app, client, url: str) -> list[str]:
+    """The SQL statements one GET of ``url`` sends (it must answer 200)."""
+    return [statement for statement, _ in _sent_with_parameters(app, client, url)]
+
+
+def sqlite_plan(app, client, url: str, marker: str) -> str:
+    """SQLite's EXPLAIN QUERY PLAN of the statement containing ``marker`` that one GET of
+    ``url`` sends, with its parameters: a rule about an index is checked by the plan, not a
+    timing. Skips on PostgreSQL, whose plans depend on statistics."""
+    if app.config["SQLALCHEMY_DATABASE_URI"].split(":")[0] != "sqlite":
+        pytest.skip("SQLite's plan; PostgreSQL plans by its statistics")
+    statement, parameters = next((s, p) for s, p in _sent_with_parameters(app, client, url)
+                                 if marker in s)
     with app.app_context(), db.engine.connect() as connection:
         return " / ".join(row[-1] for row in connection.exec_driver_sql(
             f"EXPLAIN QUERY PLAN {statement}", parameters))
