@@ -176,12 +176,12 @@ def test_the_overdue_filter_is_named_on_the_ledger(login_as, desk):
 
 
 def test_the_overdue_count_reads_its_index_alone_on_sqlite(app, login_as, desk):
-    """The home page's overdue figure is counted from ix_cases_status_last_review_on alone (7 ms
-    at 100,000 cases instead of 45), and the ledger page it links to still walks the received
-    dates instead of sorting every overdue case."""
+    """The home page's overdue figure is counted from the open statuses' ranges of
+    ix_cases_status_last_review_on alone (3 ms at 100,000 cases instead of 45), and the ledger
+    page it links to walks the received dates instead of sorting every overdue case."""
     client = login_as("coordinator")
     plan = sqlite_plan(app, client, "/admin/", "coalesce(cases.last_review_on")
-    assert "COVERING INDEX ix_cases_status_last_review_on" in plan, plan
+    assert "COVERING INDEX ix_cases_status_last_review_on (status=?)" in plan, plan
     link = figures(client)["overdue"][1]
     plan = sqlite_plan(app, client, link, "ORDER BY cases.received_on DESC")
     assert "ix_cases_received_on" in plan and "TEMP B-TREE" not in plan, plan

@@ -55,7 +55,8 @@ class HomeView(PolicyMixin, AdminIndexView):
                         "number": self._count(Case, "case", Case.status == status),
                         "link": ledger.list_url(("status", status.value))}
                        for status in OPEN_STATUSES]
-            number = self._count(Case, "case", overdue_clause(review_interval_months(), today))
+            number = self._count(Case, "case", overdue_clause(review_interval_months(), today,
+                                                                   counting=True))
             figures.append({"key": "overdue", "label": _l("フォロー期限超過（管理記録が%(months)sか月以上ない）",
                                         months=review_interval_months()),
                             "number": number, "link": ledger.list_url((OVERDUE, "1")),
