@@ -1,12 +1,13 @@
 """The ledger: case numbers, status rules, filters, search, sorting and a bounded query count."""
 
+import re
 from datetime import date
 
 import pytest
 import sqlalchemy as sa
 
 from kyogikai.models import Case, CaseReview, CaseStatus, Woman, db
-from tests.conftest import post_form, statements_sent
+from tests.conftest import CSRF_RE, post_form, statements_sent
 
 
 def _case_form(woman_id, **overrides):
@@ -101,6 +102,38 @@ def test_deleting_a_woman_with_a_case_is_refused_in_japanese(app, login_as, samp
     assert "ケース（1件）" in page
     with app.app_context():
         assert db.session.get(Woman, sample["woman"]) is not None
+
+
+def _bulk_delete_women(client, ids):
+    """The list's bulk 削除 on these women, with the versions the list shows."""
+    page = client.get("/admin/woman/").get_data(as_text=True)
+    versions = {row_id: f"{row_id}:{version}" for row_id, version
+                in re.findall(r'name="rowversion" value="(\d+):(\d+)"', page)}
+    return client.post("/admin/woman/action/", data={
+        "action": "delete", "rowid": [str(i) for i in ids],
+        "rowversion": [versions[str(i)] for i in ids],
+        "csrf_token": CSRF_RE.search(page).group(1)}, follow_redirects=True)
+
+
+@pytest.mark.parametrize("with_free_woman", [False, True])
+def test_a_bulk_delete_says_what_it_refused_and_never_that_it_deleted_nothing(
+        app, login_as, sample, with_free_woman):
+    """A woman with a case cannot go: the page says why, deletes the others selected, and never
+    announces 「0件のレコードを削除しました。」 as a success."""
+    ids = [sample["woman"]]
+    if with_free_woman:
+        with app.app_context():
+            free = Woman(name="削除 可能", furigana="サクジョ カノウ")
+            db.session.add(free)
+            db.session.commit()
+            ids.append(free.id)
+    page = _bulk_delete_women(login_as("coordinator"), ids).get_data(as_text=True)
+    assert "この記録は他の記録から参照されているため削除できません: ケース（1件）" in page
+    assert "0件のレコードを削除しました" not in page
+    assert ("1件のレコードを削除しました" in page) is with_free_woman
+    with app.app_context():
+        left = set(db.session.scalars(sa.select(Woman.id).where(Woman.id.in_(ids))))
+    assert left == {sample["woman"]}
 
 
 def test_deleting_an_agency_in_use_is_refused(app, login_as, sample):

@@ -492,13 +492,19 @@ class SecureModelView(PolicyMixin, ModelView):
     @action("delete", admin_lazy_gettext("Delete"),
             admin_lazy_gettext("Are you sure you want to delete selected records?"))
     def action_delete(self, ids):
-        """Flask-Admin passes the ids as strings; PostgreSQL (psycopg 3) refuses int = varchar."""
-        pk_type = self.model.__mapper__.primary_key[0].type.python_type
-        try:
-            typed = [pk_type(value) for value in ids]
-        except (TypeError, ValueError):
-            abort(404)
-        return super().action_delete(typed)
+        """Each selected record another record refers to is refused, saying why; the rest are
+        deleted by Flask-Admin. When none may go it is not called at all: it would announce
+        「0件のレコードを削除しました。」 as a success. The ids arrive as strings (PostgreSQL
+        refuses int = varchar) and go through the scoped query (``selected_records``)."""
+        deletable = []
+        for record in self.selected_records(ids):
+            refused = self.deletion_refused(record)
+            if refused:
+                flash(refused, "error")
+            else:
+                deletable.append(inspect(record).identity[0])  # typed, not get_pk_value's str
+        if deletable:
+            super().action_delete(deletable)
 
     def get_delete_form(self):
         """Flask-Admin's delete form with Japanese labels: a post without an id is refused with
@@ -862,13 +868,19 @@ class SecureModelView(PolicyMixin, ModelView):
             except versioning.StaleEdit:
                 flash(stale_list_message(model), "error")
                 return False
-        blocking = dependents(model)
-        if blocking:
-            what = "、".join(f"{label}（{count}件）" for label, count in blocking)
-            flash(_("この記録は他の記録から参照されているため削除できません: %(what)s", what=what),
-                  "error")
+        refused = self.deletion_refused(model)
+        if refused:
+            flash(refused, "error")
             return False
         return super().delete_model(model)
+
+    def deletion_refused(self, model) -> str | None:
+        """Why ``model`` may not be deleted (other records refer to it, counted), or None."""
+        blocking = dependents(model)
+        if not blocking:
+            return None
+        what = "、".join(f"{label}（{count}件）" for label, count in blocking)
+        return _("この記録は他の記録から参照されているため削除できません: %(what)s", what=what)
 
     def handle_view_exception(self, exc):
         if isinstance(exc, StaleDataError | versioning.StaleEdit) and "saving_record" in g:
