@@ -413,17 +413,32 @@ def statements_sent(app, client, url: str) -> list[str]:
     return [statement for statement, _ in _sent_with_parameters(app, client, url)]
 
 
-def sqlite_plan(app, client, url: str, marker: str) -> str:
+def sqlite_plan(app, client, url: str, marker: str, page_ids: bool = False) -> str:
     """SQLite's EXPLAIN QUERY PLAN of the statement containing ``marker`` that one GET of
     ``url`` sends, with its parameters: a rule about an index is checked by the plan, not a
-    timing. Skips on PostgreSQL, whose plans depend on statistics."""
+    timing. ``page_ids``: only the plan of the subquery that chooses a list page's ids
+    (``SecureModelView._page_rows``), empty when there is none. Skips on PostgreSQL, whose
+    plans depend on statistics."""
     if app.config["SQLALCHEMY_DATABASE_URI"].split(":")[0] != "sqlite":
         pytest.skip("SQLite's plan; PostgreSQL plans by its statistics")
     statement, parameters = next((s, p) for s, p in _sent_with_parameters(app, client, url)
                                  if marker in s)
     with app.app_context(), db.engine.connect() as connection:
-        return " / ".join(row[-1] for row in connection.exec_driver_sql(
-            f"EXPLAIN QUERY PLAN {statement}", parameters))
+        rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
+    if page_ids:  # the first subquery of the statement itself, and everything under it
+        top = next((row[0] for row in rows if row[1] == 0
+                    and row[-1].startswith("LIST SUBQUERY")), None)
+        under = {top}
+        for row in rows:
+            if row[1] in under:
+                under.add(row[0])
+        rows = [row for row in rows if row[1] in under]
+    return " / ".join(row[-1] for row in rows)
+
+
+def another_app(app, tmp_path):
+    """A second app instance on the same database, as a second gunicorn worker."""
+    return _create_app(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path / "other")
 
 
 def user_by_login(login: str) -> User:

@@ -11,12 +11,11 @@ another app on the same database, must mask the new address at once.
 import pytest
 import sqlalchemy as sa
 
-from kyogikai.app import create_app
 from kyogikai.models import AddressGeneration, Companion, Meeting, Relationship, Woman, db
 from kyogikai.models.women import ADDRESS_GENERATION_DDL, ADDRESS_GENERATION_DROP
 from kyogikai.policy import masking
 from kyogikai.policy.masking import MASK
-from tests.conftest import FAST_ARGON2, AuthActions, statements_sent, user_by_login
+from tests.conftest import AuthActions, another_app, statements_sent, user_by_login
 
 NEW_STREET = "新町5-5-5"
 MINUTES = f"本人は{NEW_STREET}へ転居した。"
@@ -186,10 +185,7 @@ def test_without_its_triggers_the_token_is_not_trusted(app, login_as, hidden):
 def test_a_change_through_one_app_is_masked_at_once_by_another(app, hidden, tmp_path):
     """Two app instances on one database, as two gunicorn workers: the token lives in the
     database, the matcher in each process."""
-    other = create_app({"TESTING": True, "SECRET_KEY": "test-secret-key",
-                        "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-                        "INSTANCE_PATH": str(tmp_path / "other"), "TOTP_REQUIRED_ROLES": "",
-                        **FAST_ARGON2})
+    other = another_app(app, tmp_path)
     client = app.test_client()
     AuthActions(client).login_as("clerk")
     assert not _masked(client, hidden)

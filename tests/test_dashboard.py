@@ -183,5 +183,15 @@ def test_the_overdue_count_reads_its_index_alone_on_sqlite(app, login_as, desk):
     plan = sqlite_plan(app, client, "/admin/", "coalesce(cases.last_review_on")
     assert "COVERING INDEX ix_cases_status_last_review_on (status=?)" in plan, plan
     link = figures(client)["overdue"][1]
-    plan = sqlite_plan(app, client, link, "ORDER BY cases.received_on DESC")
+    plan = sqlite_plan(app, client, link, "ORDER BY cases.received_on DESC", page_ids=True)
     assert "ix_cases_received_on" in plan and "TEMP B-TREE" not in plan, plan
+
+
+@pytest.mark.parametrize("table", ["women", "companions"])
+def test_the_pending_secrecy_count_reads_its_own_index_on_sqlite(app, login_as, desk, table):
+    """The 住所秘匿 requests waiting are counted from the pending index alone, not by walking
+    every hidden address's index and reading each row for the flag (12 ms at 100,000 cases,
+    where 30,000 women are hidden)."""
+    plan = sqlite_plan(app, login_as("coordinator"), "/admin/",
+                       f"FROM {table} \nWHERE {table}.address_hidden_pending IS NOT NULL")
+    assert f"COVERING INDEX ix_{table}_secrecy_pending" in plan, plan

@@ -33,7 +33,7 @@ def _rule_runs(app):
     sent = []
 
     def before(conn, cursor, statement, parameters, context, executemany):
-        if "role_assignments" in statement:
+        if "FROM role_assignments" in statement:
             sent.append(statement)
 
     return sent, before

@@ -72,6 +72,9 @@ PRIVATE_NAMES: tuple[Private, ...] = (
     Private(SQLA_VIEW, "_apply_sorting", OVERRIDE,
             "the id as the last sort key, so ties keep one order and 様式1 of the list has the "
             "list's order (no public hook runs between sorting and paging)"),
+    Private(SQLA_VIEW, "_auto_joins", READ,
+            "the relations a list page joins, for the statement that reads a page's rows whole "
+            "after its ids were chosen (get_list builds them into its one query only)"),
     Private(SQLA_VIEW, "_get_default_order", CALL,
             "the default sort's direction, which the id tiebreak follows"),
     Private(SQLA_VIEW, "_apply_path_joins", CALL,

@@ -25,6 +25,7 @@ from kyogikai.models.cases import (
 from kyogikai.models.consent import Consent, ConsentAgency, ConsentMethod, ConsentPurpose
 from kyogikai.models.council import Agency, AgencyCategory, Council, Member
 from kyogikai.models.enums import LabeledEnum, Role
+from kyogikai.models.generation import ScopeGeneration
 from kyogikai.models.meetings import Meeting, MeetingCase, MeetingKind
 from kyogikai.models.notices import Notice, NoticeKind
 from kyogikai.models.reports import AnnualReport, BusinessPlan, PlanCostLine, ReportCostLine
@@ -47,6 +48,6 @@ __all__ = [
     "Council", "LabeledEnum", "Level", "LoginThrottle", "Meeting", "MeetingCase", "MeetingKind",
     "Member", "NameSearchGram", "Notice", "NoticeKind", "PlanCostLine", "RecoveryCode",
     "ReferralRoute", "Relationship", "ReportCostLine", "Role", "RoleAssignment", "RoleFunction",
-    "RoleHistoryError", "SecrecyChange", "SupportKind", "SupportRecord", "ThrottleScope", "User",
+    "RoleHistoryError", "ScopeGeneration", "SecrecyChange", "SupportKind", "SupportRecord", "ThrottleScope", "User",
     "Woman", "db",
 ]

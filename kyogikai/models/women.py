@@ -5,7 +5,6 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
-    DDL,
     Boolean,
     Column,
     Date,
@@ -22,6 +21,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from kyogikai.japanese.kana import fold
 from kyogikai.models.base import VersionedMixin, db
 from kyogikai.models.enums import LabeledEnum, enum_type
+from kyogikai.models.generation import GenerationTriggers, Trigger
 
 
 class ReferralRoute(LabeledEnum):
@@ -167,24 +167,23 @@ def address_secret_clause(model):
 
 # The few hidden addresses are read on every page someone who sees masks opens: partial
 # indexes keep that a walk of those rows, not a scan of every woman. The home page counts the
-# requests waiting for a second coordinator: a walk of those few.
+# requests waiting for a second coordinator: a walk of those few. That index holds the pending
+# column too: SQLite may serve the count from either partial index (the pending term is one of
+# the hidden ones'), and only the one that covers the column wins its choice (revision
+# f2b8d4a6c0e3: the other walked 30,000 hidden women, 12 ms at 100k).
 for _model in (Woman, Companion):
     Index(f"ix_{_model.__tablename__}_address_secret", _model.id,
           sqlite_where=address_secret_clause(_model),
           postgresql_where=address_secret_clause(_model))
-    Index(f"ix_{_model.__tablename__}_secrecy_pending", _model.id,
+    Index(f"ix_{_model.__tablename__}_secrecy_pending", _model.address_hidden_pending, _model.id,
           sqlite_where=_model.address_hidden_pending.is_not(None),
           postgresql_where=_model.address_hidden_pending.is_not(None))
 
 
 class AddressGeneration(db.Model):
-    """One row whose token the database changes, in the same transaction, with every change that
-    can change the hidden addresses (ADDRESS_GENERATION_DDL): a process may keep its 住所秘匿
-    matcher across requests while the token it was built under is still the one it reads.
-
-    A random token, not a counter: a rolled-back change or a restored backup never brings back
-    a token that labelled other addresses.
-    """
+    """The generation token (models.generation) of the hidden addresses: a process may keep its
+    住所秘匿 matcher across requests while the token it was built under is still the one it
+    reads (ADDRESS_TRIGGERS)."""
 
     __tablename__ = "address_generation"
 
@@ -195,83 +194,25 @@ class AddressGeneration(db.Model):
         return f"秘匿住所の世代 {self.token}"
 
 
-# Triggers, not ORM events: a bulk UPDATE, a hand-written statement, an import or a migration
-# changes the token as surely as a form does. Women count only while hidden (before or after
-# the change); any change to a companion counts (she may be hidden with her woman). The same
-# statements run in the Alembic revision that adds them; create_all (tests) runs them here.
+# Women count only while hidden (before or after the change); any change to a companion counts
+# (she may be hidden with her woman). The same statements run in the Alembic revision that adds
+# them; create_all (tests) runs them here.
 _WATCHED = (*ADDRESS_FIELDS, "address_hidden", "address_hidden_pending")
 _SECRET = "{row}.address_hidden OR {row}.address_hidden_pending IS NOT NULL"
 _WOMAN_SECRET = f"{_SECRET.format(row='OLD')} OR {_SECRET.format(row='NEW')}"
-_SQLITE_BUMP = ("BEGIN INSERT OR REPLACE INTO address_generation (id, token) "
-                "VALUES (1, random()); END")
-_PG_BUMP = "EXECUTE FUNCTION address_generation_bump()"
-_TRIGGERS = {  # name: (table, event, condition or None)
-    "address_generation_women_insert": ("women", "INSERT", _SECRET.format(row="NEW")),
-    "address_generation_women_update": ("women", f"UPDATE OF {', '.join(_WATCHED)}",
-                                        _WOMAN_SECRET),
-    "address_generation_women_delete": ("women", "DELETE", None),
-    "address_generation_companions_insert": ("companions", "INSERT", None),
-    "address_generation_companions_update": (
-        "companions", f"UPDATE OF {', '.join((*_WATCHED, 'woman_id'))}", None),
-    "address_generation_companions_delete": ("companions", "DELETE", None),
-}
-_PG_TRUNCATE = {"address_generation_women_truncate": "women",
-                "address_generation_companions_truncate": "companions"}
-
-
-def _when(condition, dialect):
-    if condition is None:
-        return ""
-    return f"WHEN {condition} " if dialect == "sqlite" else f"WHEN ({condition}) "
-
-
-ADDRESS_GENERATION_DDL = {
-    # A new token first (an upsert): a migration that has to create the triggers again (a batch
-    # rebuild of women drops them) runs these same statements, and whatever it changed while
-    # they were missing must not keep the old token.
-    "sqlite": [
-        "INSERT OR REPLACE INTO address_generation (id, token) VALUES (1, random())",
-        *(f"CREATE TRIGGER {name} AFTER {when} ON {table} {_when(condition, 'sqlite')}"
-          f"{_SQLITE_BUMP}" for name, (table, when, condition) in _TRIGGERS.items()),
-    ],
-    "postgresql": [
-        # random() has 52 random bits: enough that two tokens never meet by chance.
-        "INSERT INTO address_generation (id, token) "
-        "VALUES (1, floor(random() * 4503599627370496)::bigint) "
-        "ON CONFLICT (id) DO UPDATE SET token = EXCLUDED.token",
-        "CREATE OR REPLACE FUNCTION address_generation_bump() RETURNS trigger "
-        "LANGUAGE plpgsql AS $$ BEGIN "
-        "INSERT INTO address_generation (id, token) "
-        "VALUES (1, floor(random() * 4503599627370496)::bigint) "
-        "ON CONFLICT (id) DO UPDATE SET token = EXCLUDED.token; RETURN NULL; END $$",
-        *(f"CREATE TRIGGER {name} AFTER {when} ON {table} FOR EACH ROW "
-          f"{_when(condition, 'postgresql')}{_PG_BUMP}" for name, (table, when, condition) in _TRIGGERS.items()),
-        *(f"CREATE TRIGGER {name} AFTER TRUNCATE ON {table} "
-          f"FOR EACH STATEMENT {_PG_BUMP}"
-          for name, table in _PG_TRUNCATE.items()),
-    ],
-}
-ADDRESS_GENERATION_DROP = {
-    "sqlite": [f"DROP TRIGGER IF EXISTS {name}" for name in _TRIGGERS],
-    "postgresql": [
-        *(f"DROP TRIGGER IF EXISTS {name} ON {table}"
-          for name, (table, _when_, _condition) in _TRIGGERS.items()),
-        *(f"DROP TRIGGER IF EXISTS {name} ON {table}" for name, table in _PG_TRUNCATE.items()),
-        "DROP FUNCTION IF EXISTS address_generation_bump()",
-    ],
-}
-_NAMES = ", ".join(f"'{name}'" for name in (*_TRIGGERS, *_PG_TRUNCATE))
-# Whether every trigger is there and enabled: a batch migration that rebuilds a table under
-# SQLite drops its triggers, and a token no one keeps must not be trusted. Only this module's
-# constant trigger names are in the text.
-TRIGGERS_PRESENT = {
-    "sqlite": f"(SELECT count(*) FROM sqlite_master WHERE type = 'trigger' "  # nosec B608
-              f"AND name IN ({_NAMES})) = {len(_TRIGGERS)}",
-    "postgresql": f"(SELECT count(*) FROM pg_trigger WHERE tgname IN ({_NAMES}) "  # nosec B608
-                  "AND tgenabled <> 'D' AND tgrelid IN (to_regclass('women'), "
-                  f"to_regclass('companions'))) = {len(_TRIGGERS) + len(_PG_TRUNCATE)}",
-}
-
+ADDRESS_TRIGGERS = GenerationTriggers("address_generation", {
+    "address_generation_women_insert": Trigger("women", "INSERT", _SECRET.format(row="NEW")),
+    "address_generation_women_update": Trigger("women", f"UPDATE OF {', '.join(_WATCHED)}",
+                                               _WOMAN_SECRET),
+    "address_generation_women_delete": Trigger("women", "DELETE"),
+    "address_generation_companions_insert": Trigger("companions", "INSERT"),
+    "address_generation_companions_update": Trigger(
+        "companions", f"UPDATE OF {', '.join((*_WATCHED, 'woman_id'))}"),
+    "address_generation_companions_delete": Trigger("companions", "DELETE"),
+}, {"address_generation_women_truncate": "women",
+    "address_generation_companions_truncate": "companions"})
+ADDRESS_GENERATION_DDL = ADDRESS_TRIGGERS.ddl
+ADDRESS_GENERATION_DROP = ADDRESS_TRIGGERS.drop
 
 
 @event.listens_for(db.metadata, "after_create")
@@ -279,16 +220,12 @@ def _create_generation(target, connection, tables=(), **kw) -> None:
     """After the whole metadata (the triggers need women and companions), when the table
     itself was created in this call."""
     if AddressGeneration.__table__ in tables:
-        for statement in ADDRESS_GENERATION_DDL.get(connection.dialect.name, []):
-            connection.execute(DDL(statement))
+        ADDRESS_TRIGGERS.create(connection)
 
 
 def generation_token(dialect: str):
-    """SQL: the current token, NULL when a trigger that keeps it is missing or disabled (then
-    nothing may be cached across requests)."""
-    return (sa.select(AddressGeneration.token)
-            .where(AddressGeneration.id == 1, sa.text(TRIGGERS_PRESENT[dialect]))
-            .scalar_subquery())
+    """SQL: the hidden addresses' token, NULL when a trigger that keeps it is missing."""
+    return ADDRESS_TRIGGERS.token(AddressGeneration, dialect)
 
 
 class NameSearchGram(db.Model):

@@ -2,9 +2,10 @@
 
 The navbar shows the unread notices of the person signed in; the ledger and the home page need
 the council's review interval; masking needs the hidden addresses' generation token (read before
-the addresses it labels, see policy.masking). The user loader (policy.sessions) fetches both in the statement
-that loads the user, and keeps them in ``g`` for the rest of the request: two statements fewer
-on every page. A flush or an UPDATE/DELETE that touches a notice or the council drops them, so
+the addresses it labels, see policy.masking), and the agency scope the token of who sees which
+case (read before the cases it labels, see policy.scoping). The user loader (policy.sessions)
+fetches them in the statement that loads the user, and keeps them in ``g`` for the rest of the
+request: statements fewer on every page. A flush or an UPDATE/DELETE that touches a notice or the council drops them, so
 a page never shows a value older than the request's own changes.
 """
 
@@ -12,11 +13,12 @@ from flask import g, has_app_context
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from kyogikai.models import Council, Notice, db
+from kyogikai.models import Council, Notice, ScopeGeneration, db
 from kyogikai.models.council import DEFAULT_REVIEW_INTERVAL_MONTHS
+from kyogikai.models.generation import SCOPE_TRIGGERS
 from kyogikai.models.women import generation_token
 
-KEYS = ("unread_notices", "review_interval", "address_generation")
+KEYS = ("unread_notices", "review_interval", "address_generation", "scope_generation")
 
 
 def unread_column(user_id_column):
@@ -37,11 +39,17 @@ def generation_column():
     return generation_token(db.engine.dialect.name)
 
 
+def scope_generation_column():
+    """SQL: the generation token of who sees which case (NULL: not to be trusted)."""
+    return SCOPE_TRIGGERS.token(ScopeGeneration, db.engine.dialect.name)
+
+
 def remember(user_id: int, unread: int | None, interval: int | None,
-             generation: int | None) -> None:
+             addresses: int | None, scope: int | None) -> None:
     g.unread_notices = (user_id, unread or 0)
     g.review_interval = interval or DEFAULT_REVIEW_INTERVAL_MONTHS
-    g.address_generation = generation
+    g.address_generation = addresses
+    g.scope_generation = scope
 
 
 def unread_notices(user_id: int) -> int | None:

@@ -29,18 +29,19 @@ def load_user(session_id: str) -> User | None:
     if not (user_id.isdigit() and generation.isdigit()):
         return None
     # The agency and the unread notices are shown in the navbar of every page, the review
-    # interval on the ledger and the home page, and masking asks whether the hidden addresses
-    # changed: one statement loads them with the user.
+    # interval on the ledger and the home page, masking asks whether the hidden addresses
+    # changed and the agency scope whether who sees which case did: one statement loads them
+    # with the user.
     row = db.session.execute(
         select(User, request_values.unread_column(User.id), request_values.interval_column(),
-               request_values.generation_column())
+               request_values.generation_column(), request_values.scope_generation_column())
         .options(joinedload(User.agency)).where(User.id == int(user_id))).first()
     if row is None:
         return None
-    user, unread, interval, addresses = row
+    user, unread, interval, addresses, scope = row
     if not user.is_active or (user.session_generation or 0) != int(generation):
         return None
-    request_values.remember(user.id, unread, interval, addresses)
+    request_values.remember(user.id, unread, interval, addresses, scope)
     return user
 
 
