@@ -134,7 +134,13 @@ def build(app, n_cases: int, analyze: bool) -> dict:
                                                      counts["agency_staff"]["agency_id"])
         db.session.commit()
         seeded = time.perf_counter() - started
-        if analyze:
+        if analyze and db.engine.dialect.name == "postgresql":
+            # What autovacuum does soon after a bulk load: statistics, and the visibility map
+            # that lets counts and sorts read an index alone. A 90-second seed is measured before
+            # autovacuum has reached every table (a slower one was not), so do it here.
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("VACUUM ANALYZE")
+        elif analyze:
             db.session.execute(sa.text("ANALYZE"))
             db.session.commit()
         return {"seconds": round(seeded, 2), "rows": counts, "analyzed": analyze}
@@ -599,8 +605,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="print one JSON object (each figure, its baseline, the ratio) "
                              "instead of the table")
     parser.add_argument("--analyze", action=argparse.BooleanOptionalAction, default=None,
-                        help="run ANALYZE after seeding (default: on PostgreSQL only, as "
-                             "autovacuum would; the app never runs it on SQLite)")
+                        help="run ANALYZE (VACUUM ANALYZE on PostgreSQL) after seeding "
+                             "(default: on PostgreSQL only, as autovacuum would; the app never "
+                             "runs it on SQLite)")
     parser.add_argument("--keep", action="store_true",
                         help="keep the SQLite file / PostgreSQL schema to inspect afterwards")
     args = parser.parse_args(argv)
