@@ -47,8 +47,8 @@ class GenerationTriggers:
         each = "STATEMENT" if once_per_transaction else "ROW"
         function = f"{table}_bump()"
         sqlite_new = f"INSERT OR REPLACE INTO {table} (id, token) VALUES (1, random())"
-        pg_new = (f"INSERT INTO {table} (id, token) VALUES (1, {_PG_TOKEN}) "
-                  "ON CONFLICT (id) DO UPDATE SET token = EXCLUDED.token")
+        pg_new = (f"INSERT INTO {table} (id, token) VALUES (1, {_PG_TOKEN}) "  # nosec B608
+                  "ON CONFLICT (id) DO UPDATE SET token = EXCLUDED.token")  # our table names
         pg_bump = pg_new + (f" WHERE {table}.xmin::text::bigint "
                             "<> mod(txid_current(), 4294967296)" if once_per_transaction else "")
         # A new token first (an upsert): a migration that has to create the triggers again (a
