@@ -134,9 +134,10 @@ class VisibleCases(NamedTuple):
     woman_wire: str  # their women's ids, the same way
 
 
-# Per process: (database, agency, day) → (the scope's generation token read before the cases,
-# the cases). Bounded: a day's agencies are a few dozen; past days are never asked again.
-_shared: dict[tuple, tuple[int, VisibleCases]] = {}
+# Per process: (database, what) → (the scope's generation token read before the value, the
+# value): an agency's visible cases on a day, the number of cases. Bounded: a day's agencies are
+# a few dozen; past days are never asked again.
+_shared: dict[tuple, tuple[int, object]] = {}
 _SHARED_MAX = 512
 _MISSING = object()
 
@@ -161,23 +162,9 @@ def visible_cases(user, day: date | None = None) -> VisibleCases | None:
     key = (user.id, user.agency_id, day)
     kept = g.setdefault("visible_cases", {})
     if key not in kept:
-        token = _kept_token()
-        shared_key = (str(db.engine.url), user.agency_id, day)
-        shared = _shared.get(shared_key)
-        if token is not None and shared is not None and shared[0] == token:
-            kept[key] = shared[1]
-        else:
-            kept[key] = _read_visible_cases(user.agency_id, day)
-            if token is not None:
-                if len(_shared) >= _SHARED_MAX:
-                    _shared.clear()
-                _shared[shared_key] = (token, kept[key])
+        kept[key] = _kept_across_requests(("visible_cases", user.agency_id, day),
+                                          lambda: _read_visible_cases(user.agency_id, day))
     return kept[key]
-
-
-# Per process: database → (the scope's generation token read before the count, the number of
-# cases). Cases are added and removed only with a new token (SCOPE_TRIGGERS).
-_case_counts: dict[str, tuple[int, int]] = {}
 
 
 def whole_count(resource: str, user=None) -> int | None:
@@ -195,15 +182,25 @@ def whole_count(resource: str, user=None) -> int | None:
         return None if kept is None else len(kept.ids)
     if not isinstance(scope_clause(resource, user), True_):
         return None
+    # Cases are added and removed only with a new token (SCOPE_TRIGGERS).
+    return _kept_across_requests(("case_count",), lambda: db.session.scalar(
+        select(func.count()).select_from(Case)))
+
+
+def _kept_across_requests(what: tuple, read):
+    """``read()``, or the value this process read under the token it reads now (the token
+    first, then the value). Nothing is kept without a token (``_kept_token``)."""
     token = _kept_token()
-    database = str(db.engine.url)
-    kept_count = _case_counts.get(database)
-    if token is not None and kept_count is not None and kept_count[0] == token:
-        return kept_count[1]
-    count = db.session.scalar(select(func.count()).select_from(Case))
+    key = (str(db.engine.url), *what)
+    shared = _shared.get(key)
+    if token is not None and shared is not None and shared[0] == token:
+        return shared[1]
+    value = read()
     if token is not None:
-        _case_counts[database] = (token, count)
-    return count
+        if len(_shared) >= _SHARED_MAX:
+            _shared.clear()
+        _shared[key] = (token, value)
+    return value
 
 
 def _kept_token():
