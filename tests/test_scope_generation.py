@@ -7,6 +7,7 @@ her cases were read (so they are kept), and her next request, in this app or ano
 same database, must see the change at once.
 """
 
+import json
 import re
 from datetime import date, timedelta
 
@@ -284,6 +285,36 @@ def test_the_ledger_counts_every_case_until_one_is_added_or_removed(app, login_a
     assert _ledger_count(client) == 2
     assert "一覧 (1)" in client.get("/admin/case/?search=" + sample["case_number"]).get_data(
         as_text=True)  # a search is counted as usual
+
+
+def _year_statements(app, client) -> int:
+    """Statements of one ledger page that read the oldest 年度 (the 年度 filter's options)."""
+    return sum("min(cases.fiscal_year)" in sql
+               for sql in statements_sent(app, client, "/admin/case/"))
+
+
+def _years_offered(client) -> set[int]:
+    page = client.get("/admin/case/").get_data(as_text=True)
+    groups = json.loads(re.search(r'id="filter-groups-data"[^>]*>(.*?)</div>', page).group(1))
+    return {int(code) for code, _label in groups["年度"][0]["options"]}
+
+
+def test_the_ledgers_years_are_kept_until_a_cases_year_changes(app, login_as, sample,
+                                                              other):  # noqa: F811
+    """The 年度 filter offers the years from the oldest case's, kept per process under the
+    scope's token: a case saved keeps it, a case's 年度 changed by hand-written SQL is offered
+    at once."""
+    client = login_as("coordinator")
+    assert min(_years_offered(client)) == 2025
+    assert _year_statements(app, client) == 0
+    with app.app_context():
+        db.session.get(Case, sample["case"]).note = "メモ"
+        db.session.commit()
+    assert _year_statements(app, client) == 0
+    with app.app_context(), db.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE cases SET fiscal_year = 2011 WHERE id = :id"),
+                     {"id": other["case"]})
+    assert min(_years_offered(client)) == 2011
 
 
 def test_her_ledger_counts_her_kept_cases(app, login_as, sample, other):  # noqa: F811

@@ -291,13 +291,20 @@ def _forget_on_write(state) -> None:
 
 def first_case_year(user=None) -> int | None:
     """The oldest 年度 among the cases ``user`` may see (an agency user is not told of older
-    years): for her, from the request's kept cases when there are."""
+    years): for her, from the request's kept cases when there are; for a reader of every case,
+    kept per process under the scope's token (a case's 年度 changes only with a new one)."""
     user = user if user is not None else current_user
     if is_scoped(user) and user.agency_id is not None:
         kept = visible_cases(user)
         if kept is not None:
             return kept.first_year
-    return db.session.scalar(scope(select(func.min(Case.fiscal_year)), "case", user))
+
+    def read():
+        return db.session.scalar(scope(select(func.min(Case.fiscal_year)), "case", user))
+
+    if has_request_context() and isinstance(scope_clause("case", user), True_):
+        return _kept_across_requests(("case_first_year",), read)
+    return read()
 
 
 @lru_cache(maxsize=256)
