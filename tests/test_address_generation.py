@@ -229,3 +229,41 @@ def test_creating_the_triggers_again_gives_a_new_token(app, sample):
         for statement in (*ADDRESS_GENERATION_DROP[dialect], *ADDRESS_GENERATION_DDL[dialect]):
             conn.execute(sa.text(statement))
     assert _token(app) not in (before, None)
+
+
+@pytest.mark.real_commits
+def test_a_transaction_writes_the_token_once_on_postgresql(app, hidden):
+    """PostgreSQL writes the token once per transaction, as it does the scope's: written per
+    row, each write is a new version of the one row that every later write walks."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite writes its one row in place")
+        written = sa.text("SELECT n_tup_ins + n_tup_upd FROM pg_stat_xact_user_tables "
+                          "WHERE relid = 'address_generation'::regclass")
+        before_token, before = _token(app), db.session.scalar(written)
+        for n in range(5):  # one statement each: the row trigger
+            db.session.add(Woman(name=f"秘匿 {n}子", furigana="ヒトク", street=f"隠町{n}",
+                                 address_hidden=True))
+            db.session.flush()
+        db.session.execute(sa.update(Companion).values(street=NEW_STREET))  # the statement one
+        assert db.session.scalar(written) - before == 1
+        assert db.session.scalar(sa.text("SELECT token FROM address_generation")) != before_token
+        db.session.rollback()
+
+
+@pytest.mark.real_commits
+def test_what_a_request_reads_after_its_own_change_is_not_kept(app, hidden):
+    """What a request reads between two of its own changes must not be kept under the token
+    its transaction wrote once, which the second change leaves as it is (PostgreSQL)."""
+    with app.test_request_context():
+        clerk = user_by_login("test-clerk")
+        db.session.add(Companion(woman_id=hidden["woman"], name="青木 花", furigana="アオキ ハナ",
+                                 relationship_to_woman=Relationship.child, street="旧町1-1"))
+        db.session.flush()
+        assert not masking.hidden_address_matcher(clerk).search(MINUTES)  # between the changes
+        _orm(app, hidden)
+        db.session.commit()
+        db.session.remove()
+    with app.test_request_context():
+        assert masking.hidden_address_matcher(user_by_login("test-clerk")).search(MINUTES)
+        db.session.remove()

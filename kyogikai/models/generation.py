@@ -30,21 +30,21 @@ class GenerationTriggers:
     """The statements that create, drop and check the triggers keeping ``table``'s token.
 
     ``truncated``: trigger name → table, for PostgreSQL's TRUNCATE (a statement trigger).
-    ``once_per_transaction``: on PostgreSQL the (unconditional) triggers fire once per
-    statement, and write the token only when this transaction has not yet written it (the
-    row's xmin is not the transaction's id; in a savepoint it always writes). Each write is a
-    new version of the one row, and within a transaction each walks every version before it:
-    written per row, a bulk load of 80,000 role rows took 174 s. A process must then not keep
-    what it read after its own transaction wrote (policy.scoping does not): the token stays
-    the same for the rest of the transaction.
+    ``once_per_transaction``: on PostgreSQL the token is written only when this transaction
+    has not yet written it (the row's xmin is not the transaction's id; in a savepoint it always
+    writes), and the triggers without a condition fire once per statement. Each write is a new
+    version of the one row, and within a transaction each walks every version before it:
+    written per row, a bulk load of 80,000 role rows took 174 s. The token then stays the same
+    for the rest of the transaction, so the transaction that wrote it reads no token
+    (``token``): what it reads after its own change is never kept under it. (xmin has 32
+    bits: a transaction exactly 2³² after the last write would take the row for its own, once
+    in four billion; a 64-bit column of the writer's id would close that, at a table change.)
     """
 
     def __init__(self, table: str, triggers: dict[str, Trigger], truncated: dict[str, str],
                  once_per_transaction: bool = False):
-        self.triggers = triggers
-        if once_per_transaction and any(t.condition for t in triggers.values()):
-            raise ValueError("a statement trigger has no row to test")
-        each = "STATEMENT" if once_per_transaction else "ROW"
+        self.table, self.triggers, self.truncated = table, triggers, truncated
+        self.once_per_transaction = once_per_transaction
         function = f"{table}_bump()"
         sqlite_new = f"INSERT OR REPLACE INTO {table} (id, token) VALUES (1, random())"
         pg_new = (f"INSERT INTO {table} (id, token) VALUES (1, {_PG_TOKEN}) "  # nosec B608
@@ -63,7 +63,8 @@ class GenerationTriggers:
                 pg_new,
                 f"CREATE OR REPLACE FUNCTION {function} RETURNS trigger "
                 f"LANGUAGE plpgsql AS $$ BEGIN {pg_bump}; RETURN NULL; END $$",
-                *(f"CREATE TRIGGER {name} AFTER {t.event} ON {t.table} FOR EACH {each} "
+                *(f"CREATE TRIGGER {name} AFTER {t.event} ON {t.table} "
+                  f"FOR EACH {_each(t, once_per_transaction)} "
                   f"{_when(t.condition, 'postgresql')}EXECUTE FUNCTION {function}"
                   for name, t in triggers.items()),
                 *(f"CREATE TRIGGER {name} AFTER TRUNCATE ON {on} "
@@ -98,10 +99,23 @@ class GenerationTriggers:
             connection.execute(DDL(statement))
 
     def token(self, model, dialect: str):
-        """SQL: the current token, NULL when a trigger that keeps it is missing or disabled
-        (then nothing may be kept across requests)."""
-        return (sa.select(model.token).where(model.id == 1, sa.text(self.present[dialect]))
+        """SQL: the current token, NULL when a trigger that keeps it is missing or disabled, or
+        (written once per transaction) when this transaction wrote it: then nothing may be kept
+        across requests. txid_current_if_assigned: a transaction that wrote nothing is given no
+        id by asking."""
+        token = model.token
+        if self.once_per_transaction and dialect == "postgresql":
+            token = sa.case((sa.literal_column(f"{model.__tablename__}.xmin::text::bigint")
+                             == sa.func.mod(sa.func.txid_current_if_assigned(), 4294967296),
+                             sa.null()), else_=model.token)
+        return (sa.select(token).where(model.id == 1, sa.text(self.present[dialect]))
                 .scalar_subquery())
+
+
+def _each(trigger: Trigger, once_per_transaction: bool) -> str:
+    """Once per statement where the token is written once per transaction and the trigger has
+    no condition on the row; otherwise per row (the function then writes at most once)."""
+    return "STATEMENT" if once_per_transaction and trigger.condition is None else "ROW"
 
 
 def _when(condition, dialect):

@@ -210,7 +210,7 @@ ADDRESS_TRIGGERS = GenerationTriggers("address_generation", {
         "companions", f"UPDATE OF {', '.join((*_WATCHED, 'woman_id'))}"),
     "address_generation_companions_delete": Trigger("companions", "DELETE"),
 }, {"address_generation_women_truncate": "women",
-    "address_generation_companions_truncate": "companions"})
+    "address_generation_companions_truncate": "companions"}, once_per_transaction=True)
 ADDRESS_GENERATION_DDL = ADDRESS_TRIGGERS.ddl
 ADDRESS_GENERATION_DROP = ADDRESS_TRIGGERS.drop
 

@@ -189,8 +189,8 @@ def whole_count(resource: str, user=None) -> int | None:
 
 def _kept_across_requests(what: tuple, read):
     """``read()``, or the value this process read under the token it reads now (the token
-    first, then the value). Nothing is kept without a token (``_kept_token``)."""
-    token = _kept_token()
+    first, then the value). Nothing is kept without a token (``_scope_token``)."""
+    token = _scope_token()
     key = (str(db.engine.url), *what)
     shared = _shared.get(key)
     if token is not None and shared is not None and shared[0] == token:
@@ -201,13 +201,6 @@ def _kept_across_requests(what: tuple, read):
             _shared.clear()
         _shared[key] = (token, value)
     return value
-
-
-def _kept_token():
-    """The token under which the process may keep or reuse what this request reads: none once
-    the request wrote (its transaction writes the token once, models.generation, so the token
-    would not tell what it read before a later write from what it read after)."""
-    return None if g.get("scope_written") else _scope_token()
 
 
 def _scope_token():
@@ -266,12 +259,13 @@ def _among(column, wire: str, listing: bool):
 
 
 def forget_visible_cases() -> None:
-    """After the request's own change: read the cases again, and keep them for this request
-    alone (``_kept_token``)."""
+    """After the request's own change: read the token and the cases again. The token is then
+    its own transaction's: a new one per row on SQLite, none on PostgreSQL (written once per
+    transaction, SCOPE_TRIGGERS.token), so nothing read after the change is kept under a token
+    a later change of the same transaction would leave as it is."""
     if has_request_context():
         g.pop("visible_cases", None)
         g.pop("scope_generation", None)
-        g.scope_written = True
 
 
 @event.listens_for(Session, "after_flush")
