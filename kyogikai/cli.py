@@ -4,12 +4,12 @@ import sys
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
-from kyogikai.models import Agency, ApprovalReason, Role, User, db
-from kyogikai.policy import accounts
+from kyogikai.models import Agency, ApprovalReason, AuditAction, AuditOutcome, Role, User, db
+from kyogikai.policy import accounts, audit, sealing
 from kyogikai.policy.authentication import hash_password
 from kyogikai.policy.passwords import password_problems
 
@@ -22,6 +22,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(import_ledger)
     app.cli.add_command(export)
     app.cli.add_command(notices_cli)
+    app.cli.add_command(reseal_totp)
 
 
 @click.command("create-user")
@@ -245,3 +246,33 @@ def notices_sweep():
 
     told = notices.sweep_expired()
     click.echo(f"期限切れの本人同意のお知らせを {told} 件作成しました。")
+
+
+@click.command("reseal-totp")
+@with_appcontext
+def reseal_totp():
+    """二要素認証の秘密を、現在の鍵（TOTP_KEY、未設定なら SECRET_KEY）で封印し直す。
+
+    鍵を替える手順: 古い鍵を TOTP_KEY_PREVIOUS に、新しい鍵を TOTP_KEY に設定して再起動し、
+    このコマンドを実行する。すべて封印し直せたら TOTP_KEY_PREVIOUS を外して再起動する。
+    """
+    users = db.session.scalars(select(User).where(User.totp_secret_sealed.is_not(None))
+                               .order_by(User.id)).all()
+    unreadable = []
+    for user in users:
+        resealed = sealing.reseal(user.totp_secret_sealed, current_app.config)
+        if resealed is None:
+            unreadable.append(user.login)
+        else:
+            user.totp_secret_sealed = resealed
+    done = len(users) - len(unreadable)
+    audit.record(AuditAction.second_factor, with_change=True, object_type="user",
+                 outcome=AuditOutcome.failure if unreadable else AuditOutcome.success,
+                 detail=f"resealed;accounts={done};unreadable={len(unreadable)}")
+    db.session.commit()
+    click.echo(f"二要素認証の秘密 {done}件を現在の鍵で封印し直しました。")
+    if unreadable:
+        raise click.ClickException(
+            f"{len(unreadable)}件はどの鍵でも開けず、そのままにしました（{'、'.join(unreadable)}）。"
+            "古い鍵を TOTP_KEY_PREVIOUS に設定して再実行するか、これらの利用者はリカバリーコードで"
+            "ログインし、二要素認証を設定し直してください。")

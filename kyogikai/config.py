@@ -85,6 +85,8 @@ def load_config(instance_dir: Path) -> dict:
         "TOTP_REQUIRED_ROLES": os.environ.get("TOTP_REQUIRED_ROLES", "coordinator"),
         # The key TOTP secrets are sealed with at rest (policy.sealing); empty: SECRET_KEY's.
         "TOTP_KEY": os.environ.get("TOTP_KEY", ""),
+        # While that key changes: the old one, which still opens what it sealed (reseal-totp).
+        "TOTP_KEY_PREVIOUS": os.environ.get("TOTP_KEY_PREVIOUS", ""),
         "FLASK_ADMIN_SWATCH": "default",
         # A Fernet key (one line) that encrypts backups; unset: backups are not encrypted.
         "BACKUP_KEY_FILE": os.environ.get("BACKUP_KEY_FILE", ""),

@@ -155,3 +155,42 @@ def test_a_secret_sealed_under_another_key_signs_in_nobody(app, login_as, sample
         as_text=True)
     # The recovery codes (hashes, not sealed) still let the person in, to enrol again.
     assert _code_step(client, codes[0]).status_code == 302
+
+
+def _sealed(app, login="test-clerk") -> str:
+    return _raw_user_row(app, login)["totp_secret_sealed"]
+
+
+def test_a_new_key_keeps_everyone_signed_in_once_resealed(app, login_as, sample):
+    """TOTP_KEY changed with the old key in TOTP_KEY_PREVIOUS: codes still work; reseal-totp
+    seals every secret under the new key, after which the old key can go (audited)."""
+    from kyogikai.policy import sealing
+
+    totp, _ = enrol(login_as("clerk"))
+    before = _sealed(app)
+    app.config.update(TOTP_KEY_PREVIOUS=app.config.get("TOTP_KEY") or app.config["SECRET_KEY"],
+                      TOTP_KEY="新しい鍵（試験用）")
+    client, _response = _password_step(app)
+    assert _code_step(client, _next_code(totp)).status_code == 302  # during the change
+    result = app.test_cli_runner().invoke(args=["reseal-totp"])
+    assert result.exit_code == 0, result.output
+    assert "1件を現在の鍵で封印し直しました" in result.output
+    app.config["TOTP_KEY_PREVIOUS"] = ""
+    assert _sealed(app) != before
+    assert sealing.unseal(_sealed(app), app.config) == totp.secret
+    assert sealing.unseal(before, app.config) is None  # the old key is no longer configured
+    with app.app_context():
+        details = db.session.scalars(sa.select(AuditEvent.detail).where(
+            AuditEvent.action == AuditAction.second_factor)).all()
+    assert "resealed;accounts=1;unreadable=0" in details
+
+
+def test_a_secret_no_key_opens_is_named_and_left_as_it_was(app, login_as, sample):
+    enrol(login_as("clerk"))
+    before = _sealed(app)
+    app.config["TOTP_KEY"] = "新しい鍵（古い鍵は渡さない）"
+    result = app.test_cli_runner().invoke(args=["reseal-totp"])
+    assert result.exit_code == 1
+    assert "0件を現在の鍵で封印し直しました" in result.output
+    assert "1件はどの鍵でも開けず、そのままにしました（test-clerk）" in result.output
+    assert _sealed(app) == before
