@@ -250,3 +250,42 @@ def encrypted_or_xls() -> bytes:
 
 def not_excel() -> bytes:
     return "番号,氏名\n1,青木\n".encode()
+
+
+def _damaged(field: str, value: int) -> bytes:
+    """A small ledger whose [Content_Types].xml entry in the central directory says ``field``
+    is ``value`` (a damaged or unusual archive: zipfile raises something other than
+    BadZipFile)."""
+    data = bytearray(_bytes(small_ledger()))
+    entry = data.index(b"[Content_Types].xml", data.index(b"PK\x01\x02")) - 46
+    offset, size = {"flags": (8, 2), "method": (10, 2), "header_offset": (42, 4)}[field]
+    data[entry + offset:entry + offset + size] = value.to_bytes(size, "little")
+    return bytes(data)
+
+
+def with_encrypted_member() -> bytes:
+    return _damaged("flags", 0x0001)
+
+
+def with_unknown_compression() -> bytes:
+    return _damaged("method", 99)
+
+
+def with_directory_offset_beyond() -> bytes:
+    """The end record places the central directory past the file: members then lie before
+    its start."""
+    data = bytearray(_bytes(small_ledger()))
+    end = data.rindex(b"PK\x05\x06") + 16
+    offset = int.from_bytes(data[end:end + 4], "little") + 100_000
+    data[end:end + 4] = offset.to_bytes(4, "little")
+    return bytes(data)
+
+
+def with_broken_deflate() -> bytes:
+    """Every member's compressed data overwritten: zlib fails while it inflates."""
+    data = bytearray(_bytes(small_ledger()))
+    archive = zipfile.ZipFile(io.BytesIO(bytes(data)))
+    for info in archive.infolist():
+        start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+        data[start:start + info.compress_size] = b"\xff" * info.compress_size
+    return bytes(data)

@@ -217,6 +217,11 @@ HOSTILE = {
     "merged_everywhere": (ledger_files.with_merged_cells_everywhere, "結合セルがあります"),
     "encrypted_or_xls": (ledger_files.encrypted_or_xls, "パスワード付き"),
     "not_excel": (ledger_files.not_excel, "Excel ファイル（.xlsx）ではありません"),
+    # Damaged archives on which zipfile raises other than BadZipFile (found by fuzzing).
+    "encrypted_member": (ledger_files.with_encrypted_member, "壊れています"),
+    "unknown_compression": (ledger_files.with_unknown_compression, "壊れています"),
+    "directory_offset_beyond": (ledger_files.with_directory_offset_beyond, "壊れています"),
+    "broken_deflate": (ledger_files.with_broken_deflate, "壊れています"),
 }
 
 
@@ -305,6 +310,10 @@ def test_the_screen_refuses_hostile_files_in_japanese(app, login_as):
     assert response.status_code == 302
     page = client.get("/admin/ledger_import/").get_data(as_text=True)
     assert "マクロを含むファイル" in page
+    response = _upload(client, ledger_files.with_broken_deflate())
+    assert response.status_code == 302
+    page = client.get("/admin/ledger_import/").get_data(as_text=True)
+    assert "Excel ファイル（.xlsx）ではないか、壊れています。" in page
 
 
 def test_a_changed_mapping_is_applied(app, login_as):

@@ -163,7 +163,10 @@ def open_workbook(data: bytes) -> list[Sheet]:
             for name in names:
                 if name.endswith((".xml", ".rels")) and not _is_sheet(name):
                     _scan_xml(archive, name)
-    except (zipfile.BadZipFile, KeyError):
+    except WorkbookRefused:
+        raise
+    except Exception:  # a damaged archive: BadZipFile, KeyError, zlib.error, NotImplementedError
+        # (compression method), RuntimeError (encrypted member), ValueError (offsets) …
         raise WorkbookRefused(_("Excel ファイル（.xlsx）ではないか、壊れています。")) from None
     if formulas:
         raise WorkbookRefused(_(
