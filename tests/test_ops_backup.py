@@ -299,6 +299,28 @@ def test_restore_refuses_a_tampered_file_a_wrong_key_and_no_key(panel, empty_tar
         assert sa.inspect(conn).get_table_names() == []
 
 
+@pytest.mark.parametrize("damage", [
+    lambda files: {"files": {name: {"size": 1} for name in files}},  # found by fuzzing
+    lambda files: {"files": list(files)},
+    lambda files: {"revision": "abc"},
+    lambda files: {"tables": {"cases": "3"}},
+    lambda files: {"engine": None},
+], ids=["checksum_missing", "files_a_list", "revision_a_string", "count_a_string",
+        "engine_missing"])
+def test_restore_refuses_a_damaged_manifest_in_words(panel, empty_target, key_file, tmp_path,
+                                                      damage):
+    out = tmp_path / "panel.backup"
+    with panel.app_context():
+        manifest = ops.create_backup(out, key_file.read_bytes())
+    damaged = _rewrite_manifest(out, key_file.read_bytes(), tmp_path,
+                                **damage(manifest.data["files"]))
+    target = _target(empty_target, panel)
+    code, output = _cli(target, "restore", str(damaged))
+    assert code != 0 and "マニフェスト" in output and "Traceback" not in output, output
+    with target.app_context(), db.engine.connect() as conn:
+        assert sa.inspect(conn).get_table_names() == []
+
+
 @pytest.mark.parametrize("hostile", ["parent", "absolute", "symlink"])
 def test_restore_unpacks_plain_files_only(panel, empty_target, key_file, tmp_path, hostile):
     """An archive member that is not a plain relative file (a name climbing out with "..", an
@@ -323,6 +345,7 @@ def test_restore_unpacks_plain_files_only(panel, empty_target, key_file, tmp_pat
     else:
         info.size = len(payload)
     manifest = {"format": ops.FORMAT, "engine": "x", "revision": [], "tables": {},
+                "created_at": "2026-12-06T00:00:00+00:00", "schema": None,
                 "files": {info.name: {"sha256": "0" * 64, "size": info.size}}}
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as archive:

@@ -19,6 +19,7 @@ import sqlite3
 import subprocess  # nosec B404  # pg_dump/pg_restore from an argument list, never a shell
 import tarfile
 import tempfile
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -246,7 +247,7 @@ def read_backup(path: Path, key: bytes | None, work: Path) -> Manifest:
     try:
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
             manifest = _unpack(archive, work)
-    except (tarfile.TarError, OSError, EOFError, ValueError, KeyError, TypeError):
+    except (tarfile.TarError, OSError, EOFError, ValueError, KeyError, TypeError, zlib.error):
         raise BackupError("バックアップファイルではないか、壊れています。") from None
     listed = manifest["files"]
     for name, expected in listed.items():
@@ -263,8 +264,10 @@ def _unpack(archive: tarfile.TarFile, work: Path) -> dict:
     if MANIFEST not in names or len(set(names)) != len(names):
         raise BackupError("バックアップにマニフェストがないか、内容が重複しています。")
     manifest = json.loads(archive.extractfile(MANIFEST).read())
-    if manifest.get("format") != FORMAT:
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise BackupError("このバックアップの形式には対応していません。")
+    if not _well_formed(manifest):
+        raise BackupError("バックアップのマニフェストが壊れています（改変または破損）。")
     if set(names) - {MANIFEST} != set(manifest["files"]):
         raise BackupError("バックアップの内容がマニフェストと一致しません。")
     # Only regular files at plain relative paths, written here owner-only: no absolute or ".."
@@ -281,6 +284,20 @@ def _unpack(archive: tarfile.TarFile, work: Path) -> dict:
         with archive.extractfile(member) as source, os.fdopen(fd, "wb") as fh:
             shutil.copyfileobj(source, fh)
     return manifest
+
+
+def _well_formed(manifest: dict) -> bool:
+    """Every field restore reads, of the type create_backup writes: a damaged or altered
+    manifest is refused in words, not by a KeyError half-way."""
+    files, tables, revision = (manifest.get(k) for k in ("files", "tables", "revision"))
+    return (isinstance(manifest.get("engine"), str) and isinstance(manifest.get("created_at"), str)
+            and isinstance(manifest.get("schema"), str | None)
+            and isinstance(revision, list) and all(isinstance(r, str) for r in revision)
+            and isinstance(tables, dict)
+            and all(isinstance(n, int) and not isinstance(n, bool) for n in tables.values())
+            and isinstance(files, dict) and all(
+                isinstance(f, dict) and isinstance(f.get("sha256"), str)
+                and isinstance(f.get("size"), int) for f in files.values()))
 
 
 def _known_revisions() -> set[str]:
