@@ -131,6 +131,26 @@ def test_numbers_in_our_format_are_kept_and_the_counter_moves_past_them(app, tmp
         assert db.session.get(CaseSerial, 2025).last_serial == 13
 
 
+def test_cells_the_panel_could_not_keep_refuse_their_row_not_the_file(app, tmp_path):
+    """Found by fuzzing rows: a 番号 over 20 characters and an Excel date before 明治 stopped the
+    whole import with a traceback (and the date, stored, would have made every page showing it
+    fail). Each now refuses its own row, naming the field."""
+    from datetime import datetime
+
+    book = ledger_files.small_ledger()
+    book.active.append(["旧" * 21, "石田 裕子", "イシダ ユウコ", "2025/5/1"])
+    book.active.append(["R7-0002", "上野 直美", "ウエノ ナオミ", datetime(1800, 1, 1)])
+    book.active.append(["R7-0003", "江口 聡子", "エグチ サトコ", "1860/1/1"])
+    code, output = _cli(app, _write(tmp_path, "cells.xlsx", ledger_files._bytes(book)), "--user",
+                        "test-coordinator", "--yes")
+    assert "Traceback" not in output
+    refused = _refused_rows(output)
+    assert refused[3] == "番号が20文字を超えています", output
+    assert refused[4] == refused[5] == "相談受理年月日: 明治より前の日付は和暦で表せません", output
+    with app.app_context():
+        assert _count(Case) == 1
+
+
 def test_unknown_agencies_are_created_only_when_confirmed(app, tmp_path):
     book = ledger_files.small_ledger()
     book.active["E1"], book.active["E2"] = "主担当機関", "みどり市 こども家庭課"

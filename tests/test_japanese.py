@@ -332,6 +332,16 @@ def test_parse_date_rejects_era_year_zero(text):
     assert "元年" in assert_japanese_message(error)
 
 
+@pytest.mark.parametrize("text", ["1800-01-01", "1868/10/22", "1080年1月1日", "0001-01-01"])
+def test_parse_date_rejects_a_western_date_before_meiji(text):
+    """Every screen shows dates in 和暦: one it cannot write must not be stored (a birth date
+    typed 1800-01-01 made the ledger fail for everyone)."""
+    with pytest.raises(WarekiError) as error:
+        parse_date(text)
+    assert "明治より前" in assert_japanese_message(error)
+    assert parse_date("1868-10-23") == date(1868, 10, 23)
+
+
 # --- age ---------------------------------------------------------------------------------
 
 

@@ -42,6 +42,18 @@ def test_furigana_must_be_kana(app, login_as):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Woman)) == 0
 
 
+def test_a_birth_date_before_meiji_is_refused_and_the_ledger_still_opens(app, login_as):
+    """Typed 1800-01-01 it was stored, and every page showing it in 和暦 failed."""
+    client = login_as("clerk")
+    response = post_form(client, "/admin/woman/new/", _woman_form(
+        birth_date="1800-01-01", **{"companions-0-birth_date": "1700/5/1"}))
+    assert response.status_code == 200
+    assert response.get_data(as_text=True).count("明治より前の日付は和暦で表せません") == 2
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Woman)) == 0
+    assert client.get("/admin/case/").status_code == 200
+
+
 def test_missing_required_field_message_is_japanese(app, login_as):
     client = login_as("clerk")
     response = post_form(client, "/admin/woman/new/", _woman_form(name=""))

@@ -25,7 +25,7 @@ from kyogikai.exports.cells import unneutralise
 from kyogikai.imports.workbook import Sheet, cell_name
 from kyogikai.japanese.fiscal import fiscal_year, fiscal_year_prefix
 from kyogikai.japanese.kana import fold, is_katakana_reading, to_katakana
-from kyogikai.japanese.wareki import WarekiError, parse_date
+from kyogikai.japanese.wareki import WarekiError, parse_date, representable
 from kyogikai.models import (
     Agency,
     AgencyCategory,
@@ -362,7 +362,8 @@ class Plan:
         return len(self.cases)
 
 
-def _text(value, limit: int = MAX_TEXT) -> str:
+def _text(value, limit: int | None = MAX_TEXT, label="") -> str:
+    """A cell as text (None: no limit); too long a one is refused, naming ``label``."""
     if value is None:
         return ""
     if isinstance(value, datetime | date):
@@ -370,18 +371,20 @@ def _text(value, limit: int = MAX_TEXT) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = unneutralise(str(value).strip())  # our own 様式1's 「'=…」 is the text 「=…」
-    if len(text) > limit:
-        raise ValueError(_("%(limit)d文字を超えています", limit=limit))
+    if limit is not None and len(text) > limit:
+        raise ValueError(_("%(label)sが%(limit)d文字を超えています", label=label, limit=limit)
+                         if label else _("%(limit)d文字を超えています", limit=limit))
     return text
 
 
 def _date(value, label) -> date | None:
     if value is None or value == "":
         return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
+    if isinstance(value, date):  # a datetime too
+        try:
+            return representable(value.date() if isinstance(value, datetime) else value)
+        except WarekiError as error:
+            raise ValueError(f"{label}: {error}") from None
     if isinstance(value, int | float):
         raise ValueError(_("%(label)s が数値です。日付として入力してください", label=label))
     text = re.sub(r"[（(]\s*(満)?\s*\d+\s*歳?\s*[)）]\s*$", "", str(value)).strip()
@@ -545,7 +548,7 @@ class _Validator:
                             reasons.append(_("関係機関「%(name)s」が登録されていません（新規登録を"
                                              "確認するか、登録済みの機関名に直してください）",
                                              name=name))
-            number = _text(source.values.get("number"), 20)
+            number = _text(source.values.get("number"), None)[:20]  # as a refusal names it
             if reasons:
                 refused.append(Refusal(source.row, number, reasons))
             else:
@@ -609,9 +612,10 @@ class _Validator:
         status = take("status", _status)
         risk = take("risk_level", lambda v: _level(v, _("危険度")))
         urgency = take("urgency", lambda v: _level(v, _("緊急度")))
-        texts = {key: take(key, _text) for key in ("note", "end_reason", "alias")}
-        lead = take("lead_agency", lambda v: _text(v, 200))
-        main = take("main_support_agency", lambda v: _text(v, 200))
+        texts = {key: take(key, lambda v, key=key: _text(v, label=FIELD_BY_KEY[key].label))
+                 for key in ("note", "end_reason", "alias")}
+        lead = take("lead_agency", lambda v: _text(v, 200, _("主担当機関")))
+        main = take("main_support_agency", lambda v: _text(v, 200, _("主たる支援機関")))
         reviews = []
         for review in source.reviews:
             label = _("管理記録（%(cell)s）", cell=cell_name(review["row"], review["column"]))
@@ -628,7 +632,7 @@ class _Validator:
             if held > today:
                 reasons.append(_("%(label)s: 会議日が未来の日付です", label=label))
             reviews.append({"reviewed_on": held, "situation": situation, "agency": agency})
-        number = _text(values.get("number"), 20)
+        number = take("number", lambda v: _text(v, 20, _("番号"))) or ""
         kept = None
         if number:
             if number in self.numbers:

@@ -76,6 +76,13 @@ def _era_of(d: date) -> Era:
     raise WarekiError(_MSG_BEFORE_MEIJI)
 
 
+def representable(d: date) -> date:
+    """``d`` when 和暦 can write it (明治 on), else WarekiError: every screen and 様式 shows
+    dates in 和暦, so a date before 明治 typed as 1800-01-01 would make them fail."""
+    _era_of(d)
+    return d
+
+
 def _next_era(era: Era) -> Era | None:
     index = ERAS.index(era)
     return ERAS[index + 1] if index + 1 < len(ERAS) else None
@@ -156,9 +163,9 @@ def parse_date(text: str) -> date:
     """
     cleaned = "".join(unicodedata.normalize("NFKC", text).translate(_DASHES).split())
     if match := _WESTERN.fullmatch(cleaned):
-        return _make_date(int(match[1]), int(match[3]), int(match[4]))
+        return representable(_make_date(int(match[1]), int(match[3]), int(match[4])))
     if match := _WESTERN_KANJI.fullmatch(cleaned):
-        return _make_date(int(match[1]), int(match[2]), int(match[3]))
+        return representable(_make_date(int(match[1]), int(match[2]), int(match[3])))
     if match := _ERA_KANJI.fullmatch(cleaned):
         return _from_era(_BY_NAME[match[1]], match[2], int(match[3]), int(match[4]))
     if match := _ERA_INITIAL.fullmatch(cleaned):
