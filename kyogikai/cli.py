@@ -7,6 +7,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
+from sqlalchemy.orm.exc import StaleDataError
 
 from kyogikai.models import Agency, ApprovalReason, AuditAction, AuditOutcome, Role, User, db
 from kyogikai.policy import accounts, audit, sealing
@@ -256,8 +257,9 @@ def reseal_totp():
     鍵を替える手順: 古い鍵を TOTP_KEY_PREVIOUS に、新しい鍵を TOTP_KEY に設定して再起動し、
     このコマンドを実行する。すべて封印し直せたら TOTP_KEY_PREVIOUS を外して再起動する。
     """
+    # Locked until the commit (PostgreSQL): a reset or enrolment meanwhile waits for it.
     users = db.session.scalars(select(User).where(User.totp_secret_sealed.is_not(None))
-                               .order_by(User.id)).all()
+                               .order_by(User.id).with_for_update()).all()
     unreadable = []
     for user in users:
         resealed = sealing.reseal(user.totp_secret_sealed, current_app.config)
@@ -269,7 +271,12 @@ def reseal_totp():
     audit.record(AuditAction.second_factor, with_change=True, object_type="user",
                  outcome=AuditOutcome.failure if unreadable else AuditOutcome.success,
                  detail=f"resealed;accounts={done};unreadable={len(unreadable)}")
-    db.session.commit()
+    try:
+        db.session.commit()
+    except StaleDataError:  # an account changed since it was read (SQLite has no row locks)
+        db.session.rollback()
+        raise click.ClickException("実行中に利用者のアカウントが変更されたため、何も変更していません。"
+                                   "もう一度実行してください。") from None
     click.echo(f"二要素認証の秘密 {done}件を現在の鍵で封印し直しました。")
     if unreadable:
         raise click.ClickException(

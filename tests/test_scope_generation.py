@@ -377,3 +377,18 @@ def test_what_a_request_reads_after_its_own_change_is_not_kept(app, sample, othe
 
 def _cases_now() -> set[int]:
     return set(db.session.scalars(scoping.scoped_select("case").with_only_columns(Case.id)))
+
+
+@pytest.mark.real_commits
+def test_what_a_request_reads_with_changes_it_then_undoes_is_not_kept(app, sample,
+                                                                      other):  # noqa: F811
+    """Its read flushes changes the request had queued (autoflush): the cases it reads are
+    then the transaction's, under a token read before them. Undone, they must not be kept
+    (found in review)."""
+    with app.test_request_context():
+        login_user(user_by_login(STAFF))
+        _grant(sample, other)  # queued, not yet flushed
+        assert _cases_now() == {sample["case"], other["case"]}
+        db.session.rollback()
+        db.session.remove()
+    assert _her_cases(app) == {sample["case"]}

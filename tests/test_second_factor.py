@@ -8,7 +8,7 @@ import pyotp
 import pytest
 import sqlalchemy as sa
 
-from kyogikai.models import ApprovalReason, AuditAction, AuditEvent, Role, db
+from kyogikai.models import ApprovalReason, AuditAction, AuditEvent, Role, User, db
 from tests.conftest import PASSWORD, AuthActions, csrf_token, user_by_login
 
 SECRET_RE = re.compile(r'class="totp-secret">([A-Z2-7]+)<')
@@ -193,4 +193,27 @@ def test_a_secret_no_key_opens_is_named_and_left_as_it_was(app, login_as, sample
     assert result.exit_code == 1
     assert "0件を現在の鍵で封印し直しました" in result.output
     assert "1件はどの鍵でも開けず、そのままにしました（test-clerk）" in result.output
+    assert _sealed(app) == before
+
+
+def test_an_account_changed_during_a_reseal_leaves_everything_as_it_was(app, login_as, sample,
+                                                                       monkeypatch):
+    """Found in review: a reset or enrolment committed while the command runs (SQLite has no
+    row locks) made it fail with a traceback; now it says so and changes nothing."""
+    from kyogikai.policy import sealing
+
+    enrol(login_as("clerk"))
+    before = _sealed(app)
+    resealed = sealing.reseal
+
+    def meanwhile(sealed, config):
+        db.session.execute(sa.update(User).where(User.login == "test-clerk")
+                           .values(version=User.version + 1)
+                           .execution_options(synchronize_session=False))  # another's save
+        return resealed(sealed, config)
+
+    monkeypatch.setattr(sealing, "reseal", meanwhile)
+    result = app.test_cli_runner().invoke(args=["reseal-totp"])
+    assert result.exit_code == 1 and "もう一度実行してください" in result.output, result.output
+    assert "Traceback" not in result.output
     assert _sealed(app) == before

@@ -129,11 +129,15 @@ def _generation():
     """
     token = g.get("address_generation", _MISSING) if has_app_context() else _MISSING
     if token is _MISSING:
-        with db.session.no_autoflush:
-            token = db.session.scalar(select(request_values.generation_column()))
+        token = _read_generation()
         if has_app_context():
             g.address_generation = token
     return token
+
+
+def _read_generation():
+    with db.session.no_autoflush:
+        return db.session.scalar(select(request_values.generation_column()))
 
 
 def hidden_address_matcher(user=None) -> KeyMatcher:
@@ -157,7 +161,9 @@ def hidden_address_matcher(user=None) -> KeyMatcher:
     else:
         keys = frozenset().union(*(_keys(*row) for row in _hidden_addresses()))
         matcher = _matcher(keys) if keys else _NOTHING
-        if token is not None:
+        # Kept only when the token read again is the same: addresses the request's own
+        # transaction changed (a write no session event saw) changed it, or left none.
+        if token is not None and _read_generation() == token:
             _kept[database] = (token, matcher)
     if has_app_context():
         g.hidden_address_matcher = matcher

@@ -188,15 +188,18 @@ def whole_count(resource: str, user=None) -> int | None:
 
 
 def _kept_across_requests(what: tuple, read):
-    """``read()``, or the value this process read under the token it reads now (the token
-    first, then the value). Nothing is kept without a token (``_scope_token``)."""
+    """``read()``, or the value this process read under the token it reads now. The token is
+    read before the value and again after it, and the value kept only when both are the same:
+    what the read saw of the request's own transaction (changes its autoflush wrote, a write no
+    session event saw) then changed the token, or left none (PostgreSQL), and is not kept
+    under a token that may be undone. Nothing is kept without a token."""
     token = _scope_token()
     key = (str(db.engine.url), *what)
     shared = _shared.get(key)
     if token is not None and shared is not None and shared[0] == token:
         return shared[1]
     value = read()
-    if token is not None:
+    if token is not None and _read_scope_token() == token:
         if len(_shared) >= _SHARED_MAX:
             _shared.clear()
         _shared[key] = (token, value)
@@ -210,10 +213,13 @@ def _scope_token():
     token."""
     token = g.get("scope_generation", _MISSING)
     if token is _MISSING:
-        with db.session.no_autoflush:
-            token = db.session.scalar(select(request_values.scope_generation_column()))
-        g.scope_generation = token
+        token = g.scope_generation = _read_scope_token()
     return token
+
+
+def _read_scope_token():
+    with db.session.no_autoflush:
+        return db.session.scalar(select(request_values.scope_generation_column()))
 
 
 def _read_visible_cases(agency_id: int | None, day: date) -> VisibleCases:
