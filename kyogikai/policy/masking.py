@@ -89,18 +89,21 @@ def hides_field(record, name: str, user=None) -> bool:
 # ---------------------------------------------------------------- the matcher
 
 
-def _hidden_addresses() -> list[tuple]:
-    """Address parts of every hidden woman and companion (a companion of a hidden woman too)."""
-    columns = [Woman.postal_code, Woman.municipality, Woman.street, Woman.katagaki]
+def _hidden_addresses() -> tuple[list[tuple], object]:
+    """Address parts of every hidden woman and companion (a companion of a hidden woman too),
+    and the token as the same statement read it (``_MISSING`` when there is no row)."""
+    token = request_values.generation_column()
+    columns = [Woman.postal_code, Woman.municipality, Woman.street, Woman.katagaki, token]
     woman_hidden = address_secret_clause(Woman)  # the partial indexes' own clause
     women = select(*columns).where(woman_hidden)
     own = select(Companion.postal_code, Companion.municipality, Companion.street,
-                 Companion.katagaki).where(address_secret_clause(Companion))
+                 Companion.katagaki, token).where(address_secret_clause(Companion))
     with_her = (select(Companion.postal_code, Companion.municipality, Companion.street,
-                       Companion.katagaki)
+                       Companion.katagaki, token)
                 .where(Companion.woman_id.in_(select(Woman.id).where(woman_hidden))))
     with db.session.no_autoflush:
-        return [tuple(row) for row in db.session.execute(union_all(women, own, with_her))]
+        rows = db.session.execute(union_all(women, own, with_her)).all()
+    return [tuple(row[:4]) for row in rows], rows[0][4] if rows else _MISSING
 
 
 @lru_cache(maxsize=8192)
@@ -159,11 +162,16 @@ def hidden_address_matcher(user=None) -> KeyMatcher:
     if token is not None and kept is not None and kept[0] == token:
         matcher = kept[1]
     else:
-        keys = frozenset().union(*(_keys(*row) for row in _hidden_addresses()))
+        addresses, after = _hidden_addresses()
+        keys = frozenset().union(*(_keys(*row) for row in addresses))
         matcher = _matcher(keys) if keys else _NOTHING
-        # Kept only when the token read again is the same: addresses the request's own
-        # transaction changed (a write no session event saw) changed it, or left none.
-        if token is not None and _read_generation() == token:
+        # Kept only when the token the addresses were read with is the one read before them:
+        # addresses the request's own transaction changed (a write no session event saw)
+        # changed it (SQLite) or left none (PostgreSQL), and a rollback would bring back the
+        # token they do not match.
+        if after is _MISSING:
+            after = _read_generation()
+        if token is not None and after == token:
             _kept[database] = (token, matcher)
     if has_app_context():
         g.hidden_address_matcher = matcher

@@ -183,23 +183,28 @@ def whole_count(resource: str, user=None) -> int | None:
     if not isinstance(scope_clause(resource, user), True_):
         return None
     # Cases are added and removed only with a new token (SCOPE_TRIGGERS).
-    return _kept_across_requests(("case_count",), lambda: db.session.scalar(
-        select(func.count()).select_from(Case)))
+    return _kept_across_requests(("case_count",), lambda: tuple(db.session.execute(
+        select(func.count(), request_values.scope_generation_column()).select_from(Case)).one()))
 
 
 def _kept_across_requests(what: tuple, read):
-    """``read()``, or the value this process read under the token it reads now. The token is
-    read before the value and again after it, and the value kept only when both are the same:
-    what the read saw of the request's own transaction (changes its autoflush wrote, a write no
-    session event saw) then changed the token, or left none (PostgreSQL), and is not kept
-    under a token that may be undone. Nothing is kept without a token."""
+    """The value ``read()`` gives, or the one this process read under the token it reads now.
+
+    ``read`` returns the value and the token as its own statement read it (``_MISSING``: read
+    here again), and the value is kept only when that is still the token read before it. What
+    the read saw of the request's own transaction (changes its autoflush wrote, a write no
+    session event saw) changed the token (SQLite, per row) or left none (PostgreSQL), so it is
+    never kept under a token a rollback brings back. Nothing is kept without a token.
+    """
     token = _scope_token()
     key = (str(db.engine.url), *what)
     shared = _shared.get(key)
     if token is not None and shared is not None and shared[0] == token:
         return shared[1]
-    value = read()
-    if token is not None and _read_scope_token() == token:
+    value, after = read()
+    if after is _MISSING:
+        after = _read_scope_token()
+    if token is not None and after == token:
         if len(_shared) >= _SHARED_MAX:
             _shared.clear()
         _shared[key] = (token, value)
@@ -222,10 +227,14 @@ def _read_scope_token():
         return db.session.scalar(select(request_values.scope_generation_column()))
 
 
-def _read_visible_cases(agency_id: int | None, day: date) -> VisibleCases:
-    rows = db.session.execute(visible_cases_read(agency_id, day)).all()
-    return VisibleCases(tuple(row[0] for row in rows), min((row[1] for row in rows), default=None),
-                        _wire(row[0] for row in rows), _wire({row[2] for row in rows}))
+def _read_visible_cases(agency_id: int | None, day: date) -> tuple[VisibleCases, object]:
+    """Her cases, and the token as the same statement read it (none without a row)."""
+    rows = db.session.execute(visible_cases_read(agency_id, day).add_columns(
+        request_values.scope_generation_column())).all()
+    return (VisibleCases(tuple(row[0] for row in rows),
+                         min((row[1] for row in rows), default=None),
+                         _wire(row[0] for row in rows), _wire({row[2] for row in rows})),
+            rows[0][3] if rows else _MISSING)
 
 
 def visible_cases_read(agency_id: int | None, day: date):
@@ -300,11 +309,13 @@ def first_case_year(user=None) -> int | None:
             return kept.first_year
 
     def read():
-        return db.session.scalar(scope(select(func.min(Case.fiscal_year)), "case", user))
+        return tuple(db.session.execute(scope(select(
+            func.min(Case.fiscal_year), request_values.scope_generation_column()),
+            "case", user)).one())
 
     if has_request_context() and isinstance(scope_clause("case", user), True_):
         return _kept_across_requests(("case_first_year",), read)
-    return read()
+    return read()[0]
 
 
 @lru_cache(maxsize=256)
