@@ -59,6 +59,8 @@ HOSTILE = [
     # 和暦 and western dates that do not exist
     "令和99年13月40日", "令和0年1月1日", "平成31年5月1日", "昭和100年1月1日", "R99.13.40",
     "明治1年1月1日", "2025-02-30", "0000-00-00", "9999-12-31", "2025/13/01",
+    # real dates 和暦 cannot write (stored, every page showing one failed)
+    "1800-01-01", "0001-01-01", "1868年10月22日",
     # wrong enum codes, Flask-Admin's own markers, blanks
     "unknown", "__None", "DELETE", "supporting\x00", "", " ", "\u3000",
 ]

@@ -121,6 +121,26 @@ def test_a_fiscal_year_reads_in_wareki_in_details_and_forms(login_as, sample):
     assert 'value="2025"' in form and 'name="fiscal_year" type="text"' not in form
 
 
+@pytest.mark.parametrize("posted", ["１２３", "1999"])
+def test_a_fiscal_year_not_offered_is_refused_not_offered_back(app, login_as, sample, posted):
+    """A posted year became a choice: １２３ (int reads it as 123) then had no 和暦 label, a
+    500 found by fuzzing; 1999, never offered, was accepted. The stored year stays offered."""
+    from kyogikai.models import AnnualReport, db
+    from tests.conftest import post_form
+
+    client = login_as("coordinator")
+    response = post_form(client, "/admin/annual_report/new/", {"fiscal_year": posted})
+    assert response.status_code == 200
+    assert "選択肢から選んでください。" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.query(AnnualReport).count() == 1  # the sample's only
+        db.session.get(AnnualReport, sample["annual_report"]).fiscal_year = 2011
+        db.session.commit()
+    form = client.get(f"/admin/annual_report/edit/?id={sample['annual_report']}").get_data(
+        as_text=True)
+    assert re.search(r'<option selected value="2011">平成23年度（2011年度）</option>', form)
+
+
 def test_pickers_show_meetings_in_wareki(login_as, sample):
     form = login_as("coordinator").get("/admin/case_review/new/").get_data(as_text=True)
     assert "個別ケース検討会議（令和7年5月20日）" in form

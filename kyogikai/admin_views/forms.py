@@ -126,6 +126,8 @@ class FiscalYearField(SelectField):
         super().__init__(label, validators, choices=fiscal_year_choices, **kwargs)
 
     def process(self, formdata, data=None, extra_filters=None):
+        """The stored year stays a choice; a posted one does not become one (１２３ posted was
+        offered back as 123年度, whose 和暦 label does not exist: a 500, found by fuzzing)."""
         super().process(formdata, data, extra_filters)
-        if isinstance(self.data, int):
-            self.choices = fiscal_year_choices(self.data)
+        if isinstance(self.object_data, int):
+            self.choices = fiscal_year_choices(self.object_data)
