@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from kyogikai.models import AddressGeneration, Companion, Meeting, Relationship, Woman, db
 from kyogikai.models.women import ADDRESS_GENERATION_DDL, ADDRESS_GENERATION_DROP
-from kyogikai.policy import masking
+from kyogikai.policy import masking, request_values, token_cache
 from kyogikai.policy.masking import MASK
 from tests.conftest import AuthActions, another_app, statements_sent, user_by_login
 
@@ -276,7 +276,8 @@ def test_an_address_written_past_the_session_and_undone_is_not_kept(app, hidden)
     real address must still be masked on the next request (found in review)."""
     with app.test_request_context():
         clerk = user_by_login("test-clerk")
-        masking._generation()  # as loaded with the user, before the request's write
+        token_cache.token("address_generation", request_values.generation_column)  # as loaded
+        # with the user, before the request's write
         db.session.connection().execute(sa.text("UPDATE women SET street = :street WHERE id = :id"),
                                         {"street": NEW_STREET, "id": hidden["woman"]})
         assert masking.hidden_address_matcher(clerk).search(MINUTES)

@@ -30,7 +30,7 @@ from kyogikai.japanese.address import KeyMatcher, address_keys
 from kyogikai.models import AuditAction, AuditOutcome, Companion, SecrecyChange, Woman, db
 from kyogikai.models.base import utcnow
 from kyogikai.models.women import ADDRESS_FIELDS, AddressMixin, address_secret_clause
-from kyogikai.policy import audit, request_values
+from kyogikai.policy import audit, request_values, token_cache
 from kyogikai.policy.matrix import DETAILS, allowed
 from kyogikai.policy.resources import FREE_TEXT, resource_of
 
@@ -91,7 +91,7 @@ def hides_field(record, name: str, user=None) -> bool:
 
 def _hidden_addresses() -> tuple[list[tuple], object]:
     """Address parts of every hidden woman and companion (a companion of a hidden woman too),
-    and the token as the same statement read it (``_MISSING`` when there is no row)."""
+    and the token as the same statement read it (``token_cache.MISSING`` without a row)."""
     token = request_values.generation_column()
     columns = [Woman.postal_code, Woman.municipality, Woman.street, Woman.katagaki, token]
     woman_hidden = address_secret_clause(Woman)  # the partial indexes' own clause
@@ -103,7 +103,7 @@ def _hidden_addresses() -> tuple[list[tuple], object]:
                 .where(Companion.woman_id.in_(select(Woman.id).where(woman_hidden))))
     with db.session.no_autoflush:
         rows = db.session.execute(union_all(women, own, with_her)).all()
-    return [tuple(row[:4]) for row in rows], rows[0][4] if rows else _MISSING
+    return [tuple(row[:4]) for row in rows], rows[0][4] if rows else token_cache.MISSING
 
 
 @lru_cache(maxsize=8192)
@@ -118,61 +118,28 @@ def _matcher(keys: frozenset) -> KeyMatcher:
 
 
 _NOTHING = KeyMatcher(())
-_MISSING = object()
-# Per process and database: (the generation token read before the addresses, their matcher).
-_kept: dict[str, tuple[int, KeyMatcher]] = {}
-
-
-def _generation():
-    """The hidden addresses' token, as loaded with the user (policy.request_values) or read now.
-
-    Always read *before* the addresses it will label: a change committed in between then makes
-    the label older than the addresses, so the next request reads them again; never the other
-    way round, which would keep old addresses under a new token.
-    """
-    token = g.get("address_generation", _MISSING) if has_app_context() else _MISSING
-    if token is _MISSING:
-        token = _read_generation()
-        if has_app_context():
-            g.address_generation = token
-    return token
-
-
-def _read_generation():
-    with db.session.no_autoflush:
-        return db.session.scalar(select(request_values.generation_column()))
 
 
 def hidden_address_matcher(user=None) -> KeyMatcher:
     """One matcher over every hidden address ``user`` may not see (none for a coordinator).
 
     Kept for the request in ``g`` (dropped when the request itself writes an address) and per
-    process while the database's generation token (models.women.AddressGeneration, changed by
-    triggers in the same transaction as any change to a hidden address) is the one it was built
-    under; no token (a trigger missing) means no keeping. The keys of each address and the
-    compiled matcher are cached by content as well.
+    process under the database's generation token (models.women.AddressGeneration, changed by
+    triggers in the same transaction as any change to a hidden address; policy.token_cache).
+    The keys of each address and the compiled matcher are cached by content as well.
     """
     if may_see_hidden(user):
         return _NOTHING
     if has_app_context() and "hidden_address_matcher" in g:
         return g.hidden_address_matcher
-    token = _generation()
-    database = str(db.engine.url)
-    kept = _kept.get(database)
-    if token is not None and kept is not None and kept[0] == token:
-        matcher = kept[1]
-    else:
+
+    def read():
         addresses, after = _hidden_addresses()
         keys = frozenset().union(*(_keys(*row) for row in addresses))
-        matcher = _matcher(keys) if keys else _NOTHING
-        # Kept only when the token the addresses were read with is the one read before them:
-        # addresses the request's own transaction changed (a write no session event saw)
-        # changed it (SQLite) or left none (PostgreSQL), and a rollback would bring back the
-        # token they do not match.
-        if after is _MISSING:
-            after = _read_generation()
-        if token is not None and after == token:
-            _kept[database] = (token, matcher)
+        return (_matcher(keys) if keys else _NOTHING), after
+
+    matcher = token_cache.value(("hidden_address_matcher",), "address_generation",
+                         request_values.generation_column, read)
     if has_app_context():
         g.hidden_address_matcher = matcher
     return matcher

@@ -38,7 +38,7 @@ from kyogikai.models import Case, Consent, MeetingCase, Role, RoleAssignment, db
 from kyogikai.models.cases import held_on_clause
 from kyogikai.models.consent import consent_agencies
 from kyogikai.models.meetings import meeting_agencies
-from kyogikai.policy import request_values
+from kyogikai.policy import request_values, token_cache
 from kyogikai.policy.resources import (
     RESOURCES,
     AddressedTo,
@@ -134,14 +134,6 @@ class VisibleCases(NamedTuple):
     woman_wire: str  # their women's ids, the same way
 
 
-# Per process: (database, what) → (the scope's generation token read before the value, the
-# value): an agency's visible cases on a day, the number of cases. Bounded: a day's agencies are
-# a few dozen; past days are never asked again.
-_shared: dict[tuple, tuple[int, object]] = {}
-_SHARED_MAX = 512
-_MISSING = object()
-
-
 def visible_cases(user, day: date | None = None) -> VisibleCases | None:
     """The cases this agency user may see on ``day``, kept (None outside a request).
 
@@ -188,43 +180,9 @@ def whole_count(resource: str, user=None) -> int | None:
 
 
 def _kept_across_requests(what: tuple, read):
-    """The value ``read()`` gives, or the one this process read under the token it reads now.
-
-    ``read`` returns the value and the token as its own statement read it (``_MISSING``: read
-    here again), and the value is kept only when that is still the token read before it. What
-    the read saw of the request's own transaction (changes its autoflush wrote, a write no
-    session event saw) changed the token (SQLite, per row) or left none (PostgreSQL), so it is
-    never kept under a token a rollback brings back. Nothing is kept without a token.
-    """
-    token = _scope_token()
-    key = (str(db.engine.url), *what)
-    shared = _shared.get(key)
-    if token is not None and shared is not None and shared[0] == token:
-        return shared[1]
-    value, after = read()
-    if after is _MISSING:
-        after = _read_scope_token()
-    if token is not None and after == token:
-        if len(_shared) >= _SHARED_MAX:
-            _shared.clear()
-        _shared[key] = (token, value)
-    return value
-
-
-def _scope_token():
-    """The scope's token, as loaded with the user (policy.request_values) or read now: always
-    before the cases it will label. A change committed in between then leaves the kept cases
-    under the older token, and the next request reads them again; never old cases under a new
-    token."""
-    token = g.get("scope_generation", _MISSING)
-    if token is _MISSING:
-        token = g.scope_generation = _read_scope_token()
-    return token
-
-
-def _read_scope_token():
-    with db.session.no_autoflush:
-        return db.session.scalar(select(request_values.scope_generation_column()))
+    """``read()``'s value, or the one kept under the scope's token (policy.token_cache)."""
+    return token_cache.value(what, "scope_generation", request_values.scope_generation_column,
+                             read)
 
 
 def _read_visible_cases(agency_id: int | None, day: date) -> tuple[VisibleCases, object]:
@@ -234,7 +192,7 @@ def _read_visible_cases(agency_id: int | None, day: date) -> tuple[VisibleCases,
     return (VisibleCases(tuple(row[0] for row in rows),
                          min((row[1] for row in rows), default=None),
                          _wire(row[0] for row in rows), _wire({row[2] for row in rows})),
-            rows[0][3] if rows else _MISSING)
+            rows[0][3] if rows else token_cache.MISSING)
 
 
 def visible_cases_read(agency_id: int | None, day: date):
