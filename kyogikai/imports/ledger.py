@@ -612,10 +612,12 @@ class _Validator:
         status = take("status", _status)
         risk = take("risk_level", lambda v: _level(v, _("危険度")))
         urgency = take("urgency", lambda v: _level(v, _("緊急度")))
-        texts = {key: take(key, lambda v, key=key: _text(v, label=FIELD_BY_KEY[key].label))
-                 for key in ("note", "end_reason", "alias")}
-        lead = take("lead_agency", lambda v: _text(v, 200, _("主担当機関")))
-        main = take("main_support_agency", lambda v: _text(v, 200, _("主たる支援機関")))
+        def text(key, limit=MAX_TEXT):
+            return take(key, lambda v: _text(v, limit, FIELD_BY_KEY[key].label))
+
+        texts = {key: text(key) for key in ("note", "end_reason", "alias")}
+        lead = text("lead_agency", 200)
+        main = text("main_support_agency", 200)
         reviews = []
         for review in source.reviews:
             label = _("管理記録（%(cell)s）", cell=cell_name(review["row"], review["column"]))
@@ -632,7 +634,7 @@ class _Validator:
             if held > today:
                 reasons.append(_("%(label)s: 会議日が未来の日付です", label=label))
             reviews.append({"reviewed_on": held, "situation": situation, "agency": agency})
-        number = take("number", lambda v: _text(v, 20, _("番号"))) or ""
+        number = text("number", 20) or ""
         kept = None
         if number:
             if number in self.numbers:
